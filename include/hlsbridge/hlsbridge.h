@@ -1,0 +1,217 @@
+/*
+ * hlsbridge: HLS media playlists (RFC 8216), rewritten atomically and durably.
+ *
+ * Conventions of this header:
+ *  1. Plain C99. Every object is an opaque handle with a create/destroy pair
+ *     (hlsbridge_playlist_open / hlsbridge_playlist_close).
+ *  2. Functions returning int return 0 on success and a negative errno value on
+ *     failure: -EINVAL for bad input, -ENOMEM when memory runs out, the
+ *     operating system's errno (negated) for I/O. Nothing is thrown or aborted.
+ *  3. After a failure, hlsbridge_playlist_error() returns a readable message
+ *     that names the input or path and the cause, e.g.
+ *     "out/index.m3u8: fsync: No space left on device".
+ *  4. Strings passed in are copied; the caller keeps ownership. Strings
+ *     returned are owned by the library (see each function for how long they
+ *     stay valid).
+ *  5. Units: durations in seconds (double); program date-times in
+ *     milliseconds since the Unix epoch (int64_t).
+ *  6. Threads: every function taking a playlist handle may be called from any
+ *     number of threads at once, except hlsbridge_playlist_close(), which must
+ *     be the last call on the handle. The log callback may be called from any
+ *     of those threads.
+ */
+#ifndef HLSBRIDGE_HLSBRIDGE_H
+#define HLSBRIDGE_HLSBRIDGE_H
+
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define HLSBRIDGE_EXPORT
+#elif defined(HLSBRIDGE_BUILDING) && defined(__GNUC__)
+#define HLSBRIDGE_EXPORT __attribute__((visibility("default")))
+#else
+#define HLSBRIDGE_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HLSBRIDGE_VERSION_MAJOR 1
+#define HLSBRIDGE_VERSION_MINOR 0
+#define HLSBRIDGE_VERSION_PATCH 0
+
+/* hlsbridge_segment.program_date_time_ms value meaning "no date-time". */
+#define HLSBRIDGE_NO_PDT INT64_MIN
+
+/* Largest accepted segment duration, in seconds. */
+#define HLSBRIDGE_MAX_SEGMENT_DURATION 1.0e6
+
+typedef struct hlsbridge_playlist hlsbridge_playlist;
+
+typedef enum {
+    HLSBRIDGE_PLAYLIST_AUTO = 0, /* window_size > 0: LIVE, 0: VOD */
+    HLSBRIDGE_PLAYLIST_LIVE,     /* sliding window, ENDLIST only at finish */
+    HLSBRIDGE_PLAYLIST_EVENT,    /* keeps every segment, EXT-X-PLAYLIST-TYPE:EVENT */
+    HLSBRIDGE_PLAYLIST_VOD       /* keeps every segment, ENDLIST on every write */
+} hlsbridge_playlist_type;
+
+typedef enum {
+    HLSBRIDGE_LOG_ERROR = 0,
+    HLSBRIDGE_LOG_WARNING = 1,
+    HLSBRIDGE_LOG_INFO = 2,
+    HLSBRIDGE_LOG_DEBUG = 3
+} hlsbridge_log_level;
+
+/*
+ * Receives one line per event (one per write, warnings such as a target
+ * duration that had to grow). `message` is valid only during the call.
+ */
+typedef void (*hlsbridge_log_callback)(void *opaque, hlsbridge_log_level level,
+                                       const char *message);
+
+typedef struct {
+    /* Playlist file to (re)write. Required. Its directory is created (0755)
+     * when missing. */
+    const char *path;
+    /* Live window in segments; 0 keeps every segment. */
+    unsigned window_size;
+    hlsbridge_playlist_type type;
+    /* Floor of EXT-X-TARGETDURATION in seconds (rounded up to an integer),
+     * normally the configured segment duration, so the target duration does
+     * not change mid-stream (RFC 8216 6.2.1). 0: no floor. */
+    double target_duration;
+    /* EXT-X-MEDIA-SEQUENCE of the first segment. Default 0. */
+    uint64_t start_sequence;
+    /* Prepended verbatim to every segment URI (e.g. "https://cdn/live/").
+     * NULL or "": none. Must not contain whitespace or control characters. */
+    const char *base_url;
+    /* Zone of EXT-X-PROGRAM-DATE-TIME, in minutes east of UTC. 0 prints "Z",
+     * 60 prints "+01:00". Range -1439..1439. Default 0. */
+    int pdt_utc_offset_minutes;
+    /* Nonzero (default): fsync the temp file before the rename. */
+    int fsync_file;
+    /* Nonzero (default): fsync the directory after the rename, so the rename
+     * itself survives a power failure. */
+    int fsync_dir;
+    /* Nonzero (default): hlsbridge_playlist_open() removes temp files that a
+     * killed process left for this playlist in its directory: names of the
+     * form ".playlist-<playlist file name>-XXXXXX.tmp". Temp files of other
+     * playlists in the same directory are left alone. */
+    int remove_stale_temp_files;
+    /* Nonzero: a segment that left a live window and was added with a
+     * file_path is deleted once RFC 8216 6.2.2 allows it (its duration plus
+     * the longest published playlist that contained it, counted from the
+     * first published playlist without it). Default 0. */
+    int delete_segments;
+    /* Optional log sink; NULL: no logging. */
+    hlsbridge_log_callback log_callback;
+    void *log_opaque;
+} hlsbridge_playlist_options;
+
+typedef struct {
+    /* Segment URI, relative to the playlist (or absolute "scheme://..."
+     * URL). Characters not allowed in a URI reference, and '%', '#', '?',
+     * are percent-encoded when rendered. Control characters (CR, LF, ...)
+     * are refused with -EINVAL. Required, non-empty. */
+    const char *uri;
+    /* Seconds, finite, > 0 and <= HLSBRIDGE_MAX_SEGMENT_DURATION. */
+    double duration;
+    /* Milliseconds since the Unix epoch, years 0000..9999; HLSBRIDGE_NO_PDT
+     * if absent. */
+    int64_t program_date_time_ms;
+    /* Nonzero: EXT-X-DISCONTINUITY before this segment. */
+    int discontinuity;
+    /* Optional file to delete when delete_segments is on (see options).
+     * NULL: the segment's file is never deleted by the library. */
+    const char *file_path;
+} hlsbridge_segment;
+
+typedef struct {
+    uint64_t writes_ok;             /* successful writes */
+    uint64_t writes_failed;         /* failed writes */
+    int64_t last_write_latency_us;  /* latency of the last write, ok or not */
+    int64_t last_success_unix_ms;   /* wall time of the last success; 0: none */
+    uint64_t media_sequence;        /* EXT-X-MEDIA-SEQUENCE now */
+    uint64_t discontinuity_sequence;/* EXT-X-DISCONTINUITY-SEQUENCE now */
+    uint64_t target_duration;       /* EXT-X-TARGETDURATION now */
+    unsigned segment_count;         /* segments in the window now */
+    unsigned pending_deletions;     /* removed files not yet deleted */
+    uint64_t files_deleted;         /* segment files deleted so far */
+    int finished;                   /* nonzero after hlsbridge_playlist_finish */
+} hlsbridge_playlist_stats;
+
+/* Fills *opts with the defaults (all zero/NULL, fsync_file, fsync_dir and
+ * remove_stale_temp_files on). */
+HLSBRIDGE_EXPORT void hlsbridge_playlist_options_init(hlsbridge_playlist_options *opts);
+
+/*
+ * Validates *opts, creates the playlist's directory when missing, removes our
+ * stale temp files there (see remove_stale_temp_files), and returns a new
+ * handle in *out. Writes no playlist. On failure *out is NULL and the error
+ * message, if any, is logged through opts->log_callback; hlsbridge_last_open_error()
+ * also returns it for the calling thread.
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_open(const hlsbridge_playlist_options *opts,
+                                             hlsbridge_playlist **out);
+
+/* Message of the last failed hlsbridge_playlist_open() on this thread, or "". */
+HLSBRIDGE_EXPORT const char *hlsbridge_last_open_error(void);
+
+/*
+ * Appends a copy of *seg to the playlist. Does not write: call
+ * hlsbridge_playlist_write(). In a live playlist the oldest segments leave the
+ * window (media and discontinuity sequences advance). Returns -EINVAL, and
+ * changes nothing, for an invalid segment or after finish.
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_add_segment(hlsbridge_playlist *pl,
+                                                    const hlsbridge_segment *seg);
+
+/*
+ * Renders the current state and publishes it atomically: temp file in the
+ * same directory, write, fsync, close, rename over the playlist, fsync of the
+ * directory. On failure the previous playlist is left byte-identical, no temp
+ * file remains, and the error names the path and the failing step (open,
+ * write, fsync, close, rename, fsync dir). A newer state is never overwritten
+ * by an older one when writes race. Also deletes expired segment files when
+ * delete_segments is on (a failed deletion is logged, not returned).
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_write(hlsbridge_playlist *pl);
+
+/*
+ * Marks the playlist finished (adds EXT-X-ENDLIST to live and event
+ * playlists) and writes it. Further add_segment calls fail with -EINVAL.
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_finish(hlsbridge_playlist *pl);
+
+/*
+ * Deletes the files of removed segments still waiting (delete_segments).
+ * wait nonzero: first sleeps until each one's RFC 8216 6.2.2 hold time has
+ * passed; zero: deletes only those whose time has come. Returns the number of
+ * files still pending (>= 0), or a negative errno.
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_delete_expired(hlsbridge_playlist *pl, int wait);
+
+/*
+ * Copies the current counters into *stats. Returns 0, or -EINVAL for NULL.
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_get_stats(hlsbridge_playlist *pl,
+                                                  hlsbridge_playlist_stats *stats);
+
+/*
+ * Last error message of this handle ("" when none), copied for the calling
+ * thread: valid until this thread's next call of this function.
+ */
+HLSBRIDGE_EXPORT const char *hlsbridge_playlist_error(const hlsbridge_playlist *pl);
+
+/* Frees the handle. Writes nothing. NULL is allowed. */
+HLSBRIDGE_EXPORT void hlsbridge_playlist_close(hlsbridge_playlist *pl);
+
+/* "MAJOR.MINOR.PATCH" of the library, static storage. */
+HLSBRIDGE_EXPORT const char *hlsbridge_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HLSBRIDGE_HLSBRIDGE_H */

@@ -1,0 +1,45 @@
+// Durable atomic replacement of a small file.
+#ifndef HLSBRIDGE_SRC_ATOMIC_WRITE_H_
+#define HLSBRIDGE_SRC_ATOMIC_WRITE_H_
+
+#include <string>
+#include <string_view>
+
+#include "env.h"
+#include "status.h"
+
+namespace hlsbridge {
+
+struct AtomicWriteOptions {
+  bool sync_file = true;  // fsync the temp file before the rename
+  bool sync_dir = true;   // fsync the directory after the rename
+};
+
+// Prefix and suffix of our temp files for the file `path`:
+// ".playlist-<basename>-" + 6 characters + ".tmp", in the same directory.
+std::string TempFilePrefix(std::string_view path);
+inline constexpr std::string_view kTempFileSuffix = ".tmp";
+// True when `name` (a directory entry) is a temp file of ours for `path`.
+bool IsTempFileFor(std::string_view path, std::string_view name);
+
+// Replaces the file at `path` with `data` so that a reader sees either the
+// old or the new content, never a mix, and the new content survives a power
+// failure once this returns OK.
+//
+// Steps, each checked, in this order: create a temp file in the same
+// directory, write, fsync, close, rename over `path`, fsync the directory.
+// On any failure the temp file is removed, the previous file at `path` is
+// left as it was (a failed directory fsync rolls the rename back), and the
+// first error is returned as "<path>: <step>: <reason>", step being one of
+// open, write, fsync, close, rename, fsync dir. The directory must exist.
+Status WriteFileAtomically(Env* env, const std::string& path,
+                           std::string_view data,
+                           const AtomicWriteOptions& options);
+
+// Removes the temp files of ours for `path` that a killed process left
+// behind. Returns how many were removed through *removed (may be null).
+Status RemoveStaleTempFiles(Env* env, const std::string& path, int* removed);
+
+}  // namespace hlsbridge
+
+#endif  // HLSBRIDGE_SRC_ATOMIC_WRITE_H_

@@ -1,0 +1,209 @@
+// The C API: a thin boundary over Playlist. Nothing thrown inside may cross
+// it, so every entry point catches and turns exceptions into error codes.
+#include <cerrno>
+#include <cmath>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "hlsbridge/hlsbridge.h"
+#include "playlist.h"
+#include "thread_annotations.h"
+
+struct hlsbridge_playlist {
+  std::unique_ptr<hlsbridge::Playlist> impl;
+  mutable hlsbridge::Mutex mu;
+  std::string last_error GUARDED_BY(mu);
+};
+
+namespace {
+
+using hlsbridge::LogLevel;
+using hlsbridge::Playlist;
+using hlsbridge::PlaylistType;
+using hlsbridge::Status;
+
+thread_local std::string tls_open_error;
+thread_local std::string tls_error_copy;
+
+int Record(hlsbridge_playlist* pl, const Status& s) {
+  hlsbridge::MutexLock l(&pl->mu);
+  pl->last_error = s.ok() ? std::string() : s.message();
+  return s.ToNegativeErrno();
+}
+
+int RecordMessage(hlsbridge_playlist* pl, int code, const char* message) {
+  hlsbridge::MutexLock l(&pl->mu);
+  pl->last_error = message;
+  return code;
+}
+
+// Runs `fn` and maps exceptions that escape the core (allocation failure is
+// the only expected one) to error codes.
+template <typename Fn>
+int Guard(hlsbridge_playlist* pl, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return RecordMessage(pl, -ENOMEM, "out of memory");
+  } catch (const std::exception& e) {
+    return RecordMessage(pl, -EIO, e.what());
+  } catch (...) {
+    return RecordMessage(pl, -EIO, "unknown internal error");
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+void hlsbridge_playlist_options_init(hlsbridge_playlist_options* opts) {
+  if (opts == nullptr) return;
+  *opts = hlsbridge_playlist_options{};
+  opts->type = HLSBRIDGE_PLAYLIST_AUTO;
+  opts->fsync_file = 1;
+  opts->fsync_dir = 1;
+  opts->remove_stale_temp_files = 1;
+}
+
+int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
+                            hlsbridge_playlist** out) {
+  if (out != nullptr) *out = nullptr;
+  try {
+    tls_open_error.clear();
+    if (opts == nullptr || out == nullptr) {
+      tls_open_error = "hlsbridge_playlist_open: options and out are required";
+      return -EINVAL;
+    }
+    hlsbridge::PlaylistOptions o;
+    o.path = opts->path != nullptr ? opts->path : "";
+    o.window_size = opts->window_size;
+    switch (opts->type) {
+      case HLSBRIDGE_PLAYLIST_AUTO:
+        break;
+      case HLSBRIDGE_PLAYLIST_LIVE:
+        o.type = PlaylistType::kLive;
+        break;
+      case HLSBRIDGE_PLAYLIST_EVENT:
+        o.type = PlaylistType::kEvent;
+        break;
+      case HLSBRIDGE_PLAYLIST_VOD:
+        o.type = PlaylistType::kVod;
+        break;
+      default:
+        tls_open_error = o.path + ": unknown playlist type " +
+                         std::to_string(static_cast<int>(opts->type));
+        return -EINVAL;
+    }
+    o.target_duration = opts->target_duration;
+    o.start_sequence = opts->start_sequence;
+    o.base_url = opts->base_url != nullptr ? opts->base_url : "";
+    o.pdt_utc_offset_minutes = opts->pdt_utc_offset_minutes;
+    o.fsync_file = opts->fsync_file != 0;
+    o.fsync_dir = opts->fsync_dir != 0;
+    o.remove_stale_temp_files = opts->remove_stale_temp_files != 0;
+    o.delete_segments = opts->delete_segments != 0;
+    if (opts->log_callback != nullptr) {
+      hlsbridge_log_callback cb = opts->log_callback;
+      void* opaque = opts->log_opaque;
+      o.log = [cb, opaque](LogLevel level, std::string_view message) {
+        std::string line(message);  // NUL-terminated for C
+        cb(opaque, static_cast<hlsbridge_log_level>(level), line.c_str());
+      };
+    }
+    std::unique_ptr<Playlist> impl;
+    Status s = Playlist::Open(o, &impl);
+    if (!s.ok()) {
+      tls_open_error = s.message();
+      if (o.log) o.log(LogLevel::kError, s.message());
+      return s.ToNegativeErrno();
+    }
+    auto* pl = new hlsbridge_playlist;
+    pl->impl = std::move(impl);
+    *out = pl;
+    return 0;
+  } catch (const std::bad_alloc&) {
+    tls_open_error = "out of memory";
+    return -ENOMEM;
+  } catch (...) {
+    tls_open_error = "unknown internal error";
+    return -EIO;
+  }
+}
+
+const char* hlsbridge_last_open_error(void) { return tls_open_error.c_str(); }
+
+int hlsbridge_playlist_add_segment(hlsbridge_playlist* pl,
+                                   const hlsbridge_segment* seg) {
+  if (pl == nullptr) return -EINVAL;
+  if (seg == nullptr || seg->uri == nullptr) {
+    return RecordMessage(pl, -EINVAL, "segment and its uri are required");
+  }
+  return Guard(pl, [&] {
+    hlsbridge::SegmentInput in;
+    in.uri = seg->uri;
+    in.duration = seg->duration;
+    if (seg->program_date_time_ms != HLSBRIDGE_NO_PDT) {
+      in.program_date_time_ms = seg->program_date_time_ms;
+    }
+    in.discontinuity = seg->discontinuity != 0;
+    if (seg->file_path != nullptr) in.file_path = seg->file_path;
+    return Record(pl, pl->impl->AddSegment(in));
+  });
+}
+
+int hlsbridge_playlist_write(hlsbridge_playlist* pl) {
+  if (pl == nullptr) return -EINVAL;
+  return Guard(pl, [&] { return Record(pl, pl->impl->Write()); });
+}
+
+int hlsbridge_playlist_finish(hlsbridge_playlist* pl) {
+  if (pl == nullptr) return -EINVAL;
+  return Guard(pl, [&] { return Record(pl, pl->impl->Finish()); });
+}
+
+int hlsbridge_playlist_delete_expired(hlsbridge_playlist* pl, int wait) {
+  if (pl == nullptr) return -EINVAL;
+  return Guard(pl, [&] { return pl->impl->DeleteExpired(wait != 0); });
+}
+
+int hlsbridge_playlist_get_stats(hlsbridge_playlist* pl,
+                                 hlsbridge_playlist_stats* stats) {
+  if (pl == nullptr || stats == nullptr) return -EINVAL;
+  const hlsbridge::PlaylistStats st = pl->impl->GetStats();
+  *stats = hlsbridge_playlist_stats{};
+  stats->writes_ok = st.writes_ok;
+  stats->writes_failed = st.writes_failed;
+  stats->last_write_latency_us = st.last_write_latency_us;
+  stats->last_success_unix_ms = st.last_success_unix_ms;
+  stats->media_sequence = st.media_sequence;
+  stats->discontinuity_sequence = st.discontinuity_sequence;
+  stats->target_duration = st.target_duration;
+  stats->segment_count = st.segment_count;
+  stats->pending_deletions = st.pending_deletions;
+  stats->files_deleted = st.files_deleted;
+  stats->finished = st.finished ? 1 : 0;
+  return 0;
+}
+
+const char* hlsbridge_playlist_error(const hlsbridge_playlist* pl) {
+  if (pl == nullptr) return "";
+  try {
+    hlsbridge::MutexLock l(&pl->mu);
+    tls_error_copy = pl->last_error;
+  } catch (...) {
+    return "out of memory";
+  }
+  return tls_error_copy.c_str();
+}
+
+void hlsbridge_playlist_close(hlsbridge_playlist* pl) { delete pl; }
+
+const char* hlsbridge_version(void) {
+#define HLSB_STR2(x) #x
+#define HLSB_STR(x) HLSB_STR2(x)
+  return HLSB_STR(HLSBRIDGE_VERSION_MAJOR) "." HLSB_STR(
+      HLSBRIDGE_VERSION_MINOR) "." HLSB_STR(HLSBRIDGE_VERSION_PATCH);
+}
+
+}  // extern "C"

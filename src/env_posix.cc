@@ -1,0 +1,183 @@
+// The POSIX Env. Every call reports the OS's errno through Status, with the
+// path and the step, so an error reaching a user names what failed and why.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "config.h"
+#include "env.h"
+
+namespace hlsbridge {
+
+namespace {
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string path, int fd)
+      : path_(std::move(path)), fd_(fd) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status Append(std::string_view data) override {
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd_, p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status::IOError(path_, "write", errno);
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    return Status::OK();
+  }
+
+  Status Sync() override {
+#if HLSBRIDGE_HAVE_FDATASYNC
+    // The size changed, so fdatasync flushes it too; mtime may lag, which
+    // does not matter for a playlist.
+    int rc = ::fdatasync(fd_);
+#else
+    int rc = ::fsync(fd_);
+#endif
+    if (rc != 0) return Status::IOError(path_, "fsync", errno);
+    return Status::OK();
+  }
+
+  Status Close() override {
+    int fd = fd_;
+    fd_ = -1;
+    // No retry on EINTR: on Linux the descriptor is released either way.
+    if (::close(fd) != 0) return Status::IOError(path_, "close", errno);
+    return Status::OK();
+  }
+
+ private:
+  const std::string path_;
+  int fd_;
+};
+
+class PosixEnv final : public Env {
+ public:
+  Status CreateDir(const std::string& dir) override {
+    if (dir.empty()) return Status::OK();
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return Status::OK();
+      return Status::IOError(dir, "mkdir", ENOTDIR);
+    }
+    std::string parent = DirName(dir);
+    if (parent != dir) {
+      Status s = CreateDir(parent);
+      if (!s.ok()) return s;
+    }
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status::IOError(dir, "mkdir", errno);
+    }
+    return Status::OK();
+  }
+
+  Status NewWritableFile(const std::string& path,
+                         std::unique_ptr<WritableFile>* result) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return Status::IOError(path, "open", errno);
+    *result = std::make_unique<PosixWritableFile>(path, fd);
+    return Status::OK();
+  }
+
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return Status::IOError(to, "rename", errno);
+    }
+    return Status::OK();
+  }
+
+  Status LinkFile(const std::string& from, const std::string& to) override {
+    if (::link(from.c_str(), to.c_str()) != 0) {
+      return Status::IOError(from, "link", errno);
+    }
+    return Status::OK();
+  }
+
+  Status RemoveFile(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) {
+      return Status::IOError(path, "remove", errno);
+    }
+    return Status::OK();
+  }
+
+  Status SyncDir(const std::string& dir) override {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError(dir, "fsync dir", errno);
+    Status s;
+    if (::fsync(fd) != 0) s = Status::IOError(dir, "fsync dir", errno);
+    ::close(fd);
+    return s;
+  }
+
+  Status GetChildren(const std::string& dir,
+                     std::vector<std::string>* names) override {
+    names->clear();
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return Status::IOError(dir, "opendir", errno);
+    while (struct dirent* e = ::readdir(d)) {
+      std::string_view name(e->d_name);
+      if (name == "." || name == "..") continue;
+      names->emplace_back(name);
+    }
+    ::closedir(d);
+    return Status::OK();
+  }
+
+  bool FileExists(const std::string& path) override {
+    return ::access(path.c_str(), F_OK) == 0;
+  }
+
+  int64_t NowMicros() override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  int64_t NowUnixMicros() override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  void SleepForMicros(int64_t micros) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(micros));
+  }
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  // Leaked on purpose: usable from static destructors of other objects.
+  static Env* env = new PosixEnv;
+  return env;
+}
+
+std::string DirName(std::string_view path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string_view::npos) return ".";
+  while (slash > 0 && path[slash - 1] == '/') --slash;
+  if (slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+std::string BaseName(std::string_view path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string_view::npos) return std::string(path);
+  return std::string(path.substr(slash + 1));
+}
+
+}  // namespace hlsbridge

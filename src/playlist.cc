@@ -1,0 +1,382 @@
+#include "playlist.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+
+#include "atomic_write.h"
+#include "hlsbridge/hlsbridge.h"
+
+namespace hlsbridge {
+
+namespace {
+
+constexpr double kMinSegmentDuration = 0.001;  // one printed millisecond
+
+// Seconds rounded up to a whole number, after rounding to the printed
+// millisecond: 6.0000004 gives 6, 6.0004 gives 6, 6.0006 gives 7.
+uint64_t CeilPrintedSeconds(int64_t ms) {
+  return static_cast<uint64_t>((ms + 999) / 1000);
+}
+
+bool HasControlCharacter(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7f;
+  });
+}
+
+std::string FormatDouble(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+Status Playlist::Open(const PlaylistOptions& options,
+                      std::unique_ptr<Playlist>* result) {
+  result->reset();
+  const std::string& path = options.path;
+  if (path.empty()) return Status::InvalidArgument("playlist path is empty");
+  if (path.back() == '/' || BaseName(path) == "." || BaseName(path) == "..") {
+    return Status::InvalidArgument("playlist path \"" + path +
+                                   "\" names a directory, not a file");
+  }
+  if (HasControlCharacter(path)) {
+    return Status::InvalidArgument("playlist path \"" + path +
+                                   "\" contains a control character");
+  }
+  if (!std::isfinite(options.target_duration) || options.target_duration < 0 ||
+      options.target_duration > HLSBRIDGE_MAX_SEGMENT_DURATION) {
+    return Status::InvalidArgument(
+        path + ": target duration " + FormatDouble(options.target_duration) +
+        " is not a number of seconds in [0, 1e6]");
+  }
+  if (options.pdt_utc_offset_minutes < -1439 ||
+      options.pdt_utc_offset_minutes > 1439) {
+    return Status::InvalidArgument(
+        path + ": program date-time UTC offset " +
+        std::to_string(options.pdt_utc_offset_minutes) +
+        " minutes is outside -1439..1439");
+  }
+  Status s = ValidateBaseUrl(options.base_url);
+  if (!s.ok()) return Status::InvalidArgument(path + ": " + s.message());
+
+  PlaylistType type = options.type.value_or(
+      options.window_size > 0 ? PlaylistType::kLive : PlaylistType::kVod);
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+
+  const std::string dir = DirName(path);
+  s = env->CreateDir(dir);
+  if (!s.ok()) return s;
+  if (options.remove_stale_temp_files) {
+    int removed = 0;
+    s = RemoveStaleTempFiles(env, path, &removed);
+    if (!s.ok()) return s;
+    if (removed > 0 && options.log) {
+      options.log(LogLevel::kInfo,
+                  path + ": removed " + std::to_string(removed) +
+                      " stale temp file(s) left by an earlier process");
+    }
+  }
+  // Find out now, not at the first segment, whether we can create files next
+  // to the playlist (permissions, read-only mount): the temp file step is the
+  // one that would fail.
+  {
+    const std::string probe =
+        (dir == "/" ? "/" : dir + "/") + TempFilePrefix(path) + "probe0.tmp";
+    std::unique_ptr<WritableFile> file;
+    s = env->NewWritableFile(probe, &file);
+    if (!s.ok() && s.os_errno() != EEXIST) {
+      return Status::IOError(path, "open", s.os_errno());
+    }
+    if (s.ok()) {
+      (void)file->Close();
+      (void)env->RemoveFile(probe);
+    }
+  }
+
+  result->reset(new Playlist(options, type, env));
+  return Status::OK();
+}
+
+Playlist::Playlist(PlaylistOptions options, PlaylistType type, Env* env)
+    : options_(std::move(options)),
+      type_(type),
+      env_(env),
+      floor_target_duration_(CeilPrintedSeconds(
+          std::llround(options_.target_duration * 1000.0))) {
+  MutexLock l(&mu_);
+  media_sequence_ = options_.start_sequence;
+  next_sequence_ = options_.start_sequence;
+  target_duration_ = floor_target_duration_;
+}
+
+Playlist::~Playlist() = default;
+
+void Playlist::Log(LogLevel level, std::string_view message) const {
+  if (options_.log) options_.log(level, message);
+}
+
+Status Playlist::AddSegment(const SegmentInput& segment) {
+  const std::string name(segment.uri);
+  auto invalid = [&](const std::string& why) {
+    return Status::InvalidArgument(options_.path + ": segment \"" + name +
+                                   "\": " + why);
+  };
+  std::string encoded;
+  Status s = EncodeUri(segment.uri, &encoded);
+  if (!s.ok()) return invalid(s.message());
+  if (!std::isfinite(segment.duration) ||
+      segment.duration < kMinSegmentDuration ||
+      segment.duration > HLSBRIDGE_MAX_SEGMENT_DURATION) {
+    return invalid("duration " + FormatDouble(segment.duration) +
+                   " s is not a number in [0.001, 1e6]");
+  }
+  if (segment.program_date_time_ms) {
+    s = ValidateProgramDateTime(*segment.program_date_time_ms,
+                                options_.pdt_utc_offset_minutes);
+    if (!s.ok()) return invalid(s.message());
+  }
+  if (HasControlCharacter(segment.file_path)) {
+    return invalid("file path contains a control character");
+  }
+
+  std::string warning;
+  {
+    MutexLock l(&mu_);
+    if (finished_) return invalid("added after the playlist was finished");
+    Entry e;
+    e.sequence = next_sequence_++;
+    e.rendered.uri = options_.base_url + encoded;
+    // Print from rounded cumulative times so that any run of EXTINF values
+    // adds up to the real duration within a millisecond, however long the
+    // stream runs.
+    const double start = timeline_seconds_;
+    const double end = start + segment.duration;
+    e.rendered.start_ms = std::llround(start * 1000.0);
+    e.rendered.end_ms = std::llround(end * 1000.0);
+    e.rendered.program_date_time_ms = segment.program_date_time_ms;
+    e.rendered.discontinuity = segment.discontinuity;
+    e.duration = segment.duration;
+    e.file_path = std::string(segment.file_path);
+    timeline_seconds_ = end;
+
+    // RFC 8216 6.2.1: the target duration must not change; it only grows
+    // when a segment would otherwise break 4.3.3.1, and that is worth a
+    // warning because players may stall on the change.
+    const uint64_t needed =
+        CeilPrintedSeconds(e.rendered.end_ms - e.rendered.start_ms);
+    if (needed > target_duration_) {
+      if (floor_target_duration_ > 0 || published_target_duration_ > 0) {
+        warning = options_.path + ": target duration grows from " +
+                  std::to_string(target_duration_) + " to " +
+                  std::to_string(needed) + " s: segment \"" + name +
+                  "\" lasts " + FormatDouble(segment.duration) + " s";
+      }
+      target_duration_ = needed;
+    }
+    entries_.push_back(std::move(e));
+
+    if (type_ == PlaylistType::kLive && options_.window_size > 0) {
+      while (entries_.size() > options_.window_size) {
+        Entry& old = entries_.front();
+        ++media_sequence_;
+        // RFC 8216 6.2.2: removing a segment that carried a discontinuity
+        // advances the discontinuity sequence.
+        if (old.rendered.discontinuity) ++discontinuity_sequence_;
+        if (options_.delete_segments && !old.file_path.empty()) {
+          pending_.push_back(PendingDeletion{std::move(old.file_path),
+                                             old.sequence, old.duration,
+                                             old.longest_playlist,
+                                             version_ + 1, std::nullopt});
+        }
+        entries_.pop_front();
+      }
+    }
+    ++version_;
+  }
+  if (!warning.empty()) Log(LogLevel::kWarning, warning);
+  return Status::OK();
+}
+
+Snapshot Playlist::SnapshotLocked() const {
+  Snapshot snap;
+  snap.version = version_;
+  snap.type = type_;
+  snap.media_sequence = media_sequence_;
+  snap.discontinuity_sequence = discontinuity_sequence_;
+  snap.target_duration = std::max<uint64_t>(target_duration_, 1);
+  snap.ended = finished_ || type_ == PlaylistType::kVod;
+  snap.pdt_utc_offset_minutes = options_.pdt_utc_offset_minutes;
+  snap.segments.reserve(entries_.size());
+  for (const Entry& e : entries_) snap.segments.push_back(e.rendered);
+  return snap;
+}
+
+Snapshot Playlist::TakeSnapshot() const {
+  MutexLock l(&mu_);
+  return SnapshotLocked();
+}
+
+std::string Playlist::RenderNow() const { return Render(TakeSnapshot()); }
+
+Status Playlist::Write() {
+  MutexLock wl(&write_mu_);
+  return WriteLocked();
+}
+
+Status Playlist::Finish() {
+  MutexLock wl(&write_mu_);
+  {
+    MutexLock l(&mu_);
+    if (!finished_) {
+      finished_ = true;
+      ++version_;
+    }
+  }
+  return WriteLocked();
+}
+
+Status Playlist::WriteLocked() {
+  Snapshot snap;
+  {
+    MutexLock l(&mu_);
+    snap = SnapshotLocked();
+  }
+  // Rendering and I/O happen without mu_, so adding segments never waits for
+  // a disk; write_mu_ orders publications, so a later snapshot always lands
+  // after an earlier one.
+  const std::string text = Render(snap);
+  const int64_t t0 = env_->NowMicros();
+  AtomicWriteOptions wo;
+  wo.sync_file = options_.fsync_file;
+  wo.sync_dir = options_.fsync_dir;
+  Status s = WriteFileAtomically(env_, options_.path, text, wo);
+  const int64_t now = env_->NowMicros();
+  const int64_t latency = now - t0;
+  {
+    MutexLock l(&mu_);
+    last_latency_us_ = latency;
+    if (s.ok()) {
+      ++writes_ok_;
+      last_success_unix_ms_ = env_->NowUnixMicros() / 1000;
+      NotePublished(snap, now);
+    } else {
+      ++writes_failed_;
+    }
+  }
+  if (s.ok()) {
+    Log(LogLevel::kInfo,
+        "wrote " + options_.path + ": " + std::to_string(text.size()) +
+            " bytes, media sequence " + std::to_string(snap.media_sequence) +
+            ", window " + std::to_string(options_.window_size) + ", " +
+            std::to_string(snap.segments.size()) + " segments, " +
+            std::to_string(latency) + " us");
+    DeleteDueFiles(now);
+  } else {
+    Log(LogLevel::kError, s.message());
+  }
+  return s;
+}
+
+void Playlist::NotePublished(const Snapshot& snap, int64_t now_us) {
+  published_target_duration_ = snap.target_duration;
+  double total = 0;
+  for (const RenderedSegment& seg : snap.segments) {
+    total += static_cast<double>(seg.end_ms - seg.start_ms) / 1000.0;
+  }
+  const uint64_t first = snap.media_sequence;
+  const uint64_t last = first + snap.segments.size();
+  for (Entry& e : entries_) {
+    if (e.sequence >= first && e.sequence < last) {
+      e.longest_playlist = std::max(e.longest_playlist, total);
+    }
+  }
+  for (PendingDeletion& p : pending_) {
+    // An older snapshot published late may still list it.
+    if (p.sequence >= first && p.sequence < last) {
+      p.longest_playlist = std::max(p.longest_playlist, total);
+    }
+    // RFC 8216 6.2.2: the file must stay available for its duration plus the
+    // longest playlist that contained it, counted from the moment a playlist
+    // without it is published.
+    if (!p.deadline_us && p.removed_in_version <= snap.version) {
+      p.deadline_us =
+          now_us + static_cast<int64_t>(
+                       std::ceil((p.duration + p.longest_playlist) * 1e6));
+    }
+  }
+}
+
+void Playlist::DeleteDueFiles(int64_t now_us) {
+  std::vector<std::string> due;
+  {
+    MutexLock l(&mu_);
+    auto it = std::stable_partition(
+        pending_.begin(), pending_.end(), [now_us](const PendingDeletion& p) {
+          return !(p.deadline_us && *p.deadline_us <= now_us);
+        });
+    for (auto d = it; d != pending_.end(); ++d) {
+      due.push_back(std::move(d->file_path));
+    }
+    pending_.erase(it, pending_.end());
+  }
+  uint64_t deleted = 0;
+  for (const std::string& file : due) {
+    Status s = env_->RemoveFile(file);
+    if (s.ok() || s.os_errno() == ENOENT) {
+      ++deleted;
+      Log(LogLevel::kDebug, "deleted segment " + file);
+    } else {
+      Log(LogLevel::kWarning, s.message());
+    }
+  }
+  if (deleted > 0) {
+    MutexLock l(&mu_);
+    files_deleted_ += deleted;
+  }
+}
+
+int Playlist::DeleteExpired(bool wait) {
+  if (wait) {
+    std::optional<int64_t> latest;
+    {
+      MutexLock l(&mu_);
+      for (const PendingDeletion& p : pending_) {
+        if (p.deadline_us && (!latest || *p.deadline_us > *latest)) {
+          latest = p.deadline_us;
+        }
+      }
+    }
+    // Sleep without any lock, so writers are not held up meanwhile.
+    if (latest) {
+      const int64_t left = *latest - env_->NowMicros();
+      if (left > 0) env_->SleepForMicros(left);
+    }
+  }
+  MutexLock wl(&write_mu_);
+  DeleteDueFiles(env_->NowMicros());
+  MutexLock l(&mu_);
+  return static_cast<int>(pending_.size());
+}
+
+PlaylistStats Playlist::GetStats() const {
+  MutexLock l(&mu_);
+  PlaylistStats st;
+  st.writes_ok = writes_ok_;
+  st.writes_failed = writes_failed_;
+  st.last_write_latency_us = last_latency_us_;
+  st.last_success_unix_ms = last_success_unix_ms_;
+  st.media_sequence = media_sequence_;
+  st.discontinuity_sequence = discontinuity_sequence_;
+  st.target_duration = std::max<uint64_t>(target_duration_, 1);
+  st.segment_count = static_cast<unsigned>(entries_.size());
+  st.pending_deletions = static_cast<unsigned>(pending_.size());
+  st.files_deleted = files_deleted_;
+  st.finished = finished_;
+  return st;
+}
+
+}  // namespace hlsbridge

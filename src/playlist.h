@@ -1,0 +1,151 @@
+// Playlist: the state of one HLS media playlist and its durable publication.
+#ifndef HLSBRIDGE_SRC_PLAYLIST_H_
+#define HLSBRIDGE_SRC_PLAYLIST_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "env.h"
+#include "render.h"
+#include "status.h"
+#include "thread_annotations.h"
+
+namespace hlsbridge {
+
+enum class LogLevel { kError = 0, kWarning = 1, kInfo = 2, kDebug = 3 };
+
+struct PlaylistOptions {
+  std::string path;          // the playlist file; required
+  unsigned window_size = 0;  // live window in segments; 0 keeps all
+  // nullopt: window_size > 0 means live, 0 means vod (the seed's rule).
+  std::optional<PlaylistType> type;
+  double target_duration = 0;  // floor of EXT-X-TARGETDURATION, seconds
+  uint64_t start_sequence = 0;
+  std::string base_url;
+  int pdt_utc_offset_minutes = 0;
+  bool fsync_file = true;
+  bool fsync_dir = true;
+  bool remove_stale_temp_files = true;
+  bool delete_segments = false;
+  Env* env = nullptr;  // nullptr: Env::Default(); not owned
+  // Called without any lock of ours held, from the calling thread.
+  std::function<void(LogLevel, std::string_view)> log;
+};
+
+struct SegmentInput {
+  std::string_view uri;
+  double duration = 0;  // seconds
+  std::optional<int64_t> program_date_time_ms;
+  bool discontinuity = false;
+  std::string_view file_path;  // deleted when delete_segments; may be empty
+};
+
+struct PlaylistStats {
+  uint64_t writes_ok = 0;
+  uint64_t writes_failed = 0;
+  int64_t last_write_latency_us = 0;
+  int64_t last_success_unix_ms = 0;
+  uint64_t media_sequence = 0;
+  uint64_t discontinuity_sequence = 0;
+  uint64_t target_duration = 0;
+  unsigned segment_count = 0;
+  unsigned pending_deletions = 0;
+  uint64_t files_deleted = 0;
+  bool finished = false;
+};
+
+// Thread-safe: every method may be called from any thread at once.
+class Playlist {
+ public:
+  // Validates the options, creates the directory, removes stale temp files of
+  // ours. Writes nothing.
+  static Status Open(const PlaylistOptions& options,
+                     std::unique_ptr<Playlist>* result);
+
+  Playlist(const Playlist&) = delete;
+  Playlist& operator=(const Playlist&) = delete;
+  ~Playlist();
+
+  // Validates and appends a segment; slides a live window. No I/O.
+  Status AddSegment(const SegmentInput& segment) EXCLUDES(mu_);
+  // Publishes the current state atomically (see WriteFileAtomically). Writes
+  // are serialized and each renders the state as of its turn, so a newer
+  // state is never overwritten by an older one.
+  Status Write() EXCLUDES(mu_, write_mu_);
+  // Adds EXT-X-ENDLIST (live, event) and writes. Idempotent.
+  Status Finish() EXCLUDES(mu_, write_mu_);
+  // See hlsbridge_playlist_delete_expired. Returns the files still pending.
+  int DeleteExpired(bool wait) EXCLUDES(mu_, write_mu_);
+
+  PlaylistStats GetStats() const EXCLUDES(mu_);
+  Snapshot TakeSnapshot() const EXCLUDES(mu_);
+  // The text that Write() would publish now.
+  std::string RenderNow() const EXCLUDES(mu_);
+  const std::string& path() const { return options_.path; }
+  PlaylistType type() const { return type_; }
+
+ private:
+  struct Entry {
+    uint64_t sequence;  // media sequence number of this segment
+    RenderedSegment rendered;
+    double duration;
+    std::string file_path;
+    // Longest published playlist (seconds) that listed this segment.
+    double longest_playlist = 0;
+  };
+  struct PendingDeletion {
+    std::string file_path;
+    uint64_t sequence;
+    double duration;
+    double longest_playlist;      // grows if an older snapshot lands late
+    uint64_t removed_in_version;  // first state version that omits it
+    std::optional<int64_t> deadline_us;  // set once such a state is published
+  };
+
+  Playlist(PlaylistOptions options, PlaylistType type, Env* env);
+
+  Snapshot SnapshotLocked() const REQUIRES(mu_);
+  void Log(LogLevel level, std::string_view message) const;
+  // After a successful publish of `snap`: start hold timers, note playlist
+  // lengths for the segments it listed.
+  void NotePublished(const Snapshot& snap, int64_t now_us) REQUIRES(mu_);
+  // Removes files whose hold time has passed. Called with write_mu_ held so
+  // deletions never overtake a publish.
+  void DeleteDueFiles(int64_t now_us) REQUIRES(write_mu_) EXCLUDES(mu_);
+  Status WriteLocked() REQUIRES(write_mu_) EXCLUDES(mu_);
+
+  const PlaylistOptions options_;
+  const PlaylistType type_;
+  Env* const env_;
+  const uint64_t floor_target_duration_;
+
+  // Serializes publications (file I/O); never held while waiting for mu_
+  // is avoided: lock order is write_mu_ then mu_.
+  Mutex write_mu_;
+  mutable Mutex mu_;
+  std::deque<Entry> entries_ GUARDED_BY(mu_);
+  std::vector<PendingDeletion> pending_ GUARDED_BY(mu_);
+  uint64_t version_ GUARDED_BY(mu_) = 0;
+  uint64_t media_sequence_ GUARDED_BY(mu_);
+  uint64_t next_sequence_ GUARDED_BY(mu_);
+  uint64_t discontinuity_sequence_ GUARDED_BY(mu_) = 0;
+  uint64_t target_duration_ GUARDED_BY(mu_);
+  uint64_t published_target_duration_ GUARDED_BY(mu_) = 0;
+  double timeline_seconds_ GUARDED_BY(mu_) = 0;  // end of the last segment
+  bool finished_ GUARDED_BY(mu_) = false;
+  uint64_t writes_ok_ GUARDED_BY(mu_) = 0;
+  uint64_t writes_failed_ GUARDED_BY(mu_) = 0;
+  uint64_t files_deleted_ GUARDED_BY(mu_) = 0;
+  int64_t last_latency_us_ GUARDED_BY(mu_) = 0;
+  int64_t last_success_unix_ms_ GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace hlsbridge
+
+#endif  // HLSBRIDGE_SRC_PLAYLIST_H_

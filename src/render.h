@@ -1,0 +1,63 @@
+// Pure rendering of a playlist snapshot to RFC 8216 text. No I/O, no locks.
+#ifndef HLSBRIDGE_SRC_RENDER_H_
+#define HLSBRIDGE_SRC_RENDER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "status.h"
+
+namespace hlsbridge {
+
+enum class PlaylistType { kLive, kEvent, kVod };
+
+// One segment as it will be printed.
+struct RenderedSegment {
+  std::string uri;  // already encoded and prefixed with the base URL
+  // Start and end on the stream's timeline, rounded to milliseconds; the
+  // EXTINF is end_ms - start_ms, so printed durations never drift.
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+  std::optional<int64_t> program_date_time_ms;
+  bool discontinuity = false;
+};
+
+struct Snapshot {
+  uint64_t version = 0;  // increases with every change of the state
+  PlaylistType type = PlaylistType::kLive;
+  uint64_t media_sequence = 0;
+  uint64_t discontinuity_sequence = 0;
+  uint64_t target_duration = 0;
+  bool ended = false;  // EXT-X-ENDLIST
+  int pdt_utc_offset_minutes = 0;
+  std::vector<RenderedSegment> segments;
+};
+
+// The whole playlist, LF-terminated lines.
+std::string Render(const Snapshot& snapshot);
+
+// "6.000" from 6000.
+void AppendMillisAsSeconds(int64_t ms, std::string* out);
+// RFC 3339 with milliseconds and a zone with a colon:
+// "2026-11-24T05:41:50.284Z", "2026-11-24T06:41:50.284+01:00".
+// Requires the local date to lie in years 0000..9999 (ValidatePdt).
+std::string FormatProgramDateTime(int64_t unix_ms, int utc_offset_minutes);
+// OK when FormatProgramDateTime can print it.
+Status ValidateProgramDateTime(int64_t unix_ms, int utc_offset_minutes);
+
+// Turns a segment name into a URI reference (RFC 3986): octets that may not
+// appear in one, and '%', '#', '?', are percent-encoded; a ':' that would
+// make a relative reference look like a scheme is encoded too, while an
+// absolute "scheme://" prefix is kept. Refuses control characters (a CR or
+// LF would inject a tag) and an empty name.
+Status EncodeUri(std::string_view name, std::string* out);
+// Checks a base URL that is prefixed verbatim: no control characters, no
+// white space, no '"'.
+Status ValidateBaseUrl(std::string_view base_url);
+
+}  // namespace hlsbridge
+
+#endif  // HLSBRIDGE_SRC_RENDER_H_

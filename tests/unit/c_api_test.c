@@ -1,0 +1,149 @@
+/* The C API from C, as an application (or the muxer) uses it. Exits 0 on
+ * success; prints the failing check and exits 1 otherwise. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hlsbridge/hlsbridge.h"
+
+static int failures;
+
+#define CHECK(cond)                                                     \
+    do {                                                                \
+        if (!(cond)) {                                                  \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,      \
+                    __LINE__, #cond);                                   \
+            failures++;                                                 \
+        }                                                               \
+    } while (0)
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf)
+        buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int log_lines;
+static void on_log(void *opaque, hlsbridge_log_level level, const char *msg)
+{
+    (void)opaque;
+    (void)level;
+    if (strncmp(msg, "wrote ", 6) == 0)
+        log_lines++;
+}
+
+int main(int argc, char **argv)
+{
+    char dir[4096], path[4200];
+    hlsbridge_playlist_options opts;
+    hlsbridge_playlist *pl = NULL;
+    hlsbridge_playlist_stats st;
+    hlsbridge_segment seg;
+    char *text;
+    int ret;
+
+    snprintf(dir, sizeof(dir), "%s", argc > 1 ? argv[1] : "c_api_test.out");
+    snprintf(path, sizeof(path), "%s/live/index.m3u8", dir);
+    unlink(path);
+
+    CHECK(strcmp(hlsbridge_version(), "1.0.0") == 0);
+
+    hlsbridge_playlist_options_init(&opts);
+    CHECK(opts.fsync_file == 1 && opts.fsync_dir == 1);
+    CHECK(hlsbridge_playlist_open(&opts, &pl) == -EINVAL);
+    CHECK(pl == NULL);
+    CHECK(strstr(hlsbridge_last_open_error(), "path is empty") != NULL);
+
+    opts.path = path;
+    opts.window_size = 2;
+    opts.target_duration = 2.0;
+    opts.log_callback = on_log;
+    ret = hlsbridge_playlist_open(&opts, &pl);
+    CHECK(ret == 0);
+    if (ret != 0) {
+        fprintf(stderr, "open: %s\n", hlsbridge_last_open_error());
+        return 1;
+    }
+
+    memset(&seg, 0, sizeof(seg));
+    seg.uri = "seg 0.ts";
+    seg.duration = 2.0;
+    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
+    CHECK(hlsbridge_playlist_add_segment(pl, &seg) == 0);
+    seg.uri = "seg1.ts";
+    seg.discontinuity = 1;
+    seg.program_date_time_ms = 1795498910284LL;
+    CHECK(hlsbridge_playlist_add_segment(pl, &seg) == 0);
+    seg.uri = "seg2.ts";
+    seg.discontinuity = 0;
+    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
+    CHECK(hlsbridge_playlist_add_segment(pl, &seg) == 0);
+    CHECK(hlsbridge_playlist_write(pl) == 0);
+
+    text = read_file(path);
+    CHECK(text != NULL);
+    if (text) {
+        CHECK(strcmp(text,
+                     "#EXTM3U\n"
+                     "#EXT-X-VERSION:3\n"
+                     "#EXT-X-MEDIA-SEQUENCE:1\n"
+                     "#EXT-X-TARGETDURATION:2\n"
+                     "#EXT-X-DISCONTINUITY\n"
+                     "#EXT-X-PROGRAM-DATE-TIME:2026-11-24T05:41:50.284Z\n"
+                     "#EXTINF:2.000,\n"
+                     "seg1.ts\n"
+                     "#EXTINF:2.000,\n"
+                     "seg2.ts\n") == 0);
+        free(text);
+    }
+
+    /* Bad input: an error code, a message naming it, nothing changed. */
+    seg.uri = "evil.ts\n#EXT-X-ENDLIST";
+    CHECK(hlsbridge_playlist_add_segment(pl, &seg) == -EINVAL);
+    CHECK(strstr(hlsbridge_playlist_error(pl), "control character") != NULL);
+    seg.uri = "nan.ts";
+    seg.duration = 0.0 / 0.0;
+    CHECK(hlsbridge_playlist_add_segment(pl, &seg) == -EINVAL);
+    CHECK(strstr(hlsbridge_playlist_error(pl), "nan.ts") != NULL);
+    CHECK(hlsbridge_playlist_add_segment(pl, NULL) == -EINVAL);
+    CHECK(hlsbridge_playlist_add_segment(NULL, &seg) == -EINVAL);
+
+    CHECK(hlsbridge_playlist_finish(pl) == 0);
+    text = read_file(path);
+    CHECK(text && strstr(text, "seg2.ts\n#EXT-X-ENDLIST\n") != NULL);
+    free(text);
+
+    CHECK(hlsbridge_playlist_get_stats(pl, &st) == 0);
+    CHECK(st.writes_ok == 2 && st.writes_failed == 0);
+    CHECK(st.media_sequence == 1 && st.discontinuity_sequence == 0);
+    CHECK(st.segment_count == 2 && st.target_duration == 2 && st.finished);
+    CHECK(st.last_success_unix_ms > 0);
+    CHECK(log_lines == 2);
+    hlsbridge_playlist_close(pl);
+    hlsbridge_playlist_close(NULL);
+
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("c_api_test: all checks passed\n");
+    return 0;
+}

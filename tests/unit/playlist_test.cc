@@ -1,0 +1,349 @@
+// Playlist state rules (RFC 8216), validation of input, observability and
+// segment deletion, on real files through the file seam.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cmath>
+#include <limits>
+
+#include "atomic_write.h"
+#include "playlist.h"
+#include "test_util.h"
+
+namespace hlsbridge {
+namespace {
+
+using testing::FaultEnv;
+using testing::FaultStep;
+using testing::ListDir;
+using testing::ReadFileOrDie;
+using testing::ScratchDir;
+using testing::WriteFileOrDie;
+
+class PlaylistTest : public ::testing::Test {
+ protected:
+  PlaylistOptions Options(unsigned window = 3) {
+    PlaylistOptions o;
+    o.path = dir_.File("index.m3u8");
+    o.window_size = window;
+    o.env = &env_;
+    o.log = [this](LogLevel level, std::string_view msg) {
+      logs_.emplace_back(level, std::string(msg));
+    };
+    return o;
+  }
+  std::unique_ptr<Playlist> Open(const PlaylistOptions& o) {
+    std::unique_ptr<Playlist> pl;
+    Status s = Playlist::Open(o, &pl);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return pl;
+  }
+  static Status Add(Playlist* pl, std::string_view uri, double d,
+                    bool disc = false, std::string_view file = {}) {
+    SegmentInput in;
+    in.uri = uri;
+    in.duration = d;
+    in.discontinuity = disc;
+    in.file_path = file;
+    return pl->AddSegment(in);
+  }
+
+  ScratchDir dir_;
+  FaultEnv env_;
+  std::vector<std::pair<LogLevel, std::string>> logs_;
+};
+
+TEST_F(PlaylistTest, MissingDirectoryIsCreated) {
+  PlaylistOptions o = Options();
+  o.path = dir_.File("a/b/c/index.m3u8");
+  auto pl = Open(o);
+  ASSERT_TRUE(Add(pl.get(), "s.ts", 2).ok());
+  ASSERT_TRUE(pl->Write().ok());
+  EXPECT_EQ(ListDir(dir_.File("a/b/c")), std::vector<std::string>{"index.m3u8"});
+}
+
+TEST_F(PlaylistTest, OpenRejectsBadOptionsNamingThem) {
+  std::unique_ptr<Playlist> pl;
+  PlaylistOptions o = Options();
+  o.path = "";
+  EXPECT_EQ(Playlist::Open(o, &pl).ToNegativeErrno(), -EINVAL);
+  o = Options();
+  o.path = dir_.path() + "/";
+  EXPECT_NE(Playlist::Open(o, &pl).message().find("names a directory"),
+            std::string::npos);
+  o = Options();
+  o.target_duration = -1;
+  EXPECT_NE(Playlist::Open(o, &pl).message().find("target duration -1"),
+            std::string::npos);
+  o.target_duration = std::nan("");
+  EXPECT_FALSE(Playlist::Open(o, &pl).ok());
+  o = Options();
+  o.pdt_utc_offset_minutes = 1440;
+  EXPECT_NE(Playlist::Open(o, &pl).message().find("UTC offset 1440"),
+            std::string::npos);
+  o = Options();
+  o.base_url = "http://x/\r\n#EXT";
+  EXPECT_NE(Playlist::Open(o, &pl).message().find("base URL"), std::string::npos);
+  EXPECT_EQ(pl, nullptr);
+}
+
+TEST_F(PlaylistTest, OpenFailsWhenDirectoryIsUnwritable) {
+  env_.Fail(FaultStep::kOpen, EROFS);
+  std::unique_ptr<Playlist> pl;
+  Status s = Playlist::Open(Options(), &pl);
+  EXPECT_EQ(s.ToNegativeErrno(), -EROFS);
+  EXPECT_EQ(s.message(), dir_.File("index.m3u8") + ": open: Read-only file system");
+  EXPECT_TRUE(ListDir(dir_.path()).empty());
+}
+
+TEST_F(PlaylistTest, OpenFailsWhenParentIsAFile) {
+  WriteFileOrDie(dir_.File("file"), "x");
+  PlaylistOptions o = Options();
+  o.path = dir_.File("file/index.m3u8");
+  std::unique_ptr<Playlist> pl;
+  Status s = Playlist::Open(o, &pl);
+  EXPECT_EQ(s.ToNegativeErrno(), -ENOTDIR);
+  EXPECT_NE(s.message().find("mkdir"), std::string::npos) << s.message();
+}
+
+TEST_F(PlaylistTest, OpenRemovesOurStaleTempFiles) {
+  WriteFileOrDie(dir_.File(".playlist-index.m3u8-abcdef.tmp"), "#EXTM3U\n#EXTI");
+  WriteFileOrDie(dir_.File(".playlist-other.m3u8-abcdef.tmp"), "someone else's");
+  auto pl = Open(Options());
+  EXPECT_EQ(ListDir(dir_.path()),
+            std::vector<std::string>{".playlist-other.m3u8-abcdef.tmp"});
+  ASSERT_FALSE(logs_.empty());
+  EXPECT_NE(logs_.back().second.find("removed 1 stale temp file"), std::string::npos);
+}
+
+TEST_F(PlaylistTest, InvalidSegmentsAreRefusedAndChangeNothing) {
+  auto pl = Open(Options());
+  ASSERT_TRUE(Add(pl.get(), "ok.ts", 2).ok());
+  const std::string before = pl->RenderNow();
+  const double bad[] = {0,
+                        -1,
+                        0.0004,
+                        std::numeric_limits<double>::quiet_NaN(),
+                        std::numeric_limits<double>::infinity(),
+                        -std::numeric_limits<double>::infinity(),
+                        1e7,
+                        std::numeric_limits<double>::max()};
+  for (double d : bad) {
+    Status s = Add(pl.get(), "x.ts", d);
+    EXPECT_EQ(s.ToNegativeErrno(), -EINVAL) << d;
+    EXPECT_NE(s.message().find("segment \"x.ts\": duration"), std::string::npos)
+        << s.message();
+  }
+  Status s = Add(pl.get(), "x.ts\r\n#EXT-X-ENDLIST", 2);
+  EXPECT_EQ(s.ToNegativeErrno(), -EINVAL);
+  EXPECT_NE(s.message().find("control character"), std::string::npos);
+  EXPECT_FALSE(Add(pl.get(), "", 2).ok());
+  SegmentInput in;
+  in.uri = "p.ts";
+  in.duration = 2;
+  in.program_date_time_ms = std::numeric_limits<int64_t>::max();
+  EXPECT_FALSE(pl->AddSegment(in).ok());
+  EXPECT_EQ(pl->RenderNow(), before);
+}
+
+TEST_F(PlaylistTest, SegmentAfterFinishIsRefused) {
+  auto pl = Open(Options());
+  ASSERT_TRUE(Add(pl.get(), "a.ts", 2).ok());
+  ASSERT_TRUE(pl->Finish().ok());
+  Status s = Add(pl.get(), "b.ts", 2);
+  EXPECT_EQ(s.ToNegativeErrno(), -EINVAL);
+  EXPECT_NE(s.message().find("finished"), std::string::npos);
+  EXPECT_TRUE(pl->GetStats().finished);
+}
+
+TEST_F(PlaylistTest, TargetDurationIsCeilOfPrintedDuration) {
+  auto pl = Open(Options(0));
+  ASSERT_TRUE(Add(pl.get(), "a.ts", 6.0000004).ok());
+  EXPECT_EQ(pl->GetStats().target_duration, 6u);
+  ASSERT_TRUE(Add(pl.get(), "b.ts", 6.0004).ok());
+  EXPECT_EQ(pl->GetStats().target_duration, 6u);
+  ASSERT_TRUE(Add(pl.get(), "c.ts", 6.0006).ok());
+  EXPECT_EQ(pl->GetStats().target_duration, 7u);
+}
+
+TEST_F(PlaylistTest, TargetDurationNeverDecreasesWhenLongSegmentSlidesOut) {
+  auto pl = Open(Options(2));
+  ASSERT_TRUE(Add(pl.get(), "long.ts", 9.5).ok());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(Add(pl.get(), "s.ts", 2).ok());
+  EXPECT_NE(pl->RenderNow().find("#EXT-X-TARGETDURATION:10\n"), std::string::npos);
+}
+
+TEST_F(PlaylistTest, TargetDurationFloorFromConfiguredSegmentDuration) {
+  PlaylistOptions o = Options();
+  o.target_duration = 4;
+  auto pl = Open(o);
+  ASSERT_TRUE(pl->Write().ok());
+  EXPECT_NE(ReadFileOrDie(o.path).find("#EXT-X-TARGETDURATION:4\n"), std::string::npos);
+  ASSERT_TRUE(Add(pl.get(), "a.ts", 1.5).ok());
+  EXPECT_EQ(pl->GetStats().target_duration, 4u);
+  EXPECT_TRUE(logs_.empty() || logs_.back().first != LogLevel::kWarning);
+}
+
+TEST_F(PlaylistTest, TargetDurationGrowthIsWarned) {
+  PlaylistOptions o = Options();
+  o.target_duration = 2;
+  auto pl = Open(o);
+  ASSERT_TRUE(Add(pl.get(), "a.ts", 2.0).ok());
+  ASSERT_TRUE(Add(pl.get(), "late-keyframe.ts", 2.5).ok());
+  EXPECT_EQ(pl->GetStats().target_duration, 3u);
+  ASSERT_FALSE(logs_.empty());
+  EXPECT_EQ(logs_.back().first, LogLevel::kWarning);
+  EXPECT_NE(logs_.back().second.find("target duration grows from 2 to 3"),
+            std::string::npos)
+      << logs_.back().second;
+  EXPECT_NE(logs_.back().second.find("late-keyframe.ts"), std::string::npos);
+}
+
+TEST_F(PlaylistTest, MediaSequenceAdvancesByOnePerRemovedSegment) {
+  PlaylistOptions o = Options(3);
+  o.start_sequence = 100;
+  auto pl = Open(o);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(Add(pl.get(), "s" + std::to_string(i) + ".ts", 2).ok());
+    const uint64_t removed = i >= 3 ? i - 2 : 0;
+    EXPECT_EQ(pl->GetStats().media_sequence, 100 + removed);
+    EXPECT_EQ(pl->GetStats().segment_count, std::min(i + 1, 3));
+  }
+}
+
+TEST_F(PlaylistTest, DiscontinuitySequenceCountsEachRemovedDiscontinuity) {
+  auto pl = Open(Options(1));
+  ASSERT_TRUE(Add(pl.get(), "a.ts", 2, /*disc=*/true).ok());
+  ASSERT_TRUE(Add(pl.get(), "b.ts", 2, /*disc=*/true).ok());
+  EXPECT_EQ(pl->GetStats().discontinuity_sequence, 1u);
+  ASSERT_TRUE(Add(pl.get(), "c.ts", 2).ok());
+  EXPECT_EQ(pl->GetStats().discontinuity_sequence, 2u);
+  ASSERT_TRUE(Add(pl.get(), "d.ts", 2).ok());
+  EXPECT_EQ(pl->GetStats().discontinuity_sequence, 2u);
+}
+
+TEST_F(PlaylistTest, BaseUrlIsPrefixedToEncodedUri) {
+  PlaylistOptions o = Options();
+  o.base_url = "https://cdn.example/live/";
+  auto pl = Open(o);
+  ASSERT_TRUE(Add(pl.get(), "a b.ts", 2).ok());
+  EXPECT_NE(pl->RenderNow().find("\nhttps://cdn.example/live/a%20b.ts\n"),
+            std::string::npos);
+}
+
+TEST_F(PlaylistTest, LongStreamDoesNotDrift) {
+  auto pl = Open(Options(0));
+  const double d = 1001.0 / 30000.0 * 60;  // 60 frames at 29.97 fps
+  for (int i = 0; i < 5000; ++i) ASSERT_TRUE(Add(pl.get(), "s.ts", d).ok());
+  const std::string text = pl->RenderNow();
+  int64_t sum_ms = 0;
+  for (size_t pos = text.find("#EXTINF:"); pos != std::string::npos;
+       pos = text.find("#EXTINF:", pos + 1)) {
+    const double v = std::stod(text.substr(pos + 8));
+    sum_ms += std::llround(v * 1000);
+  }
+  EXPECT_LE(std::llabs(sum_ms - std::llround(5000 * d * 1000)), 1);
+}
+
+TEST_F(PlaylistTest, LastSuccessfulWriteUpdatedOnlyOnSuccess) {
+  auto pl = Open(Options());
+  EXPECT_EQ(pl->GetStats().last_success_unix_ms, 0);
+  env_.Fail(FaultStep::kRename, EIO);
+  EXPECT_FALSE(pl->Write().ok());
+  EXPECT_EQ(pl->GetStats().last_success_unix_ms, 0);
+  env_.Fail(FaultStep::kNone, 0);
+  ASSERT_TRUE(pl->Write().ok());
+  const int64_t t = pl->GetStats().last_success_unix_ms;
+  EXPECT_GT(t, int64_t{1600000000000});
+  env_.Fail(FaultStep::kFsync, EIO);
+  EXPECT_FALSE(pl->Write().ok());
+  EXPECT_EQ(pl->GetStats().last_success_unix_ms, t);
+}
+
+TEST_F(PlaylistTest, EachWriteLogsPathBytesSequenceWindowAndLatency) {
+  auto pl = Open(Options(3));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Add(pl.get(), "s.ts", 2).ok());
+  ASSERT_TRUE(pl->Write().ok());
+  const std::string text = ReadFileOrDie(dir_.File("index.m3u8"));
+  ASSERT_FALSE(logs_.empty());
+  EXPECT_EQ(logs_.back().first, LogLevel::kInfo);
+  const std::string& line = logs_.back().second;
+  const std::string want = "wrote " + dir_.File("index.m3u8") + ": " +
+                           std::to_string(text.size()) +
+                           " bytes, media sequence 2, window 3, 3 segments, ";
+  EXPECT_EQ(line.substr(0, want.size()), want) << line;
+  EXPECT_EQ(line.substr(line.size() - 3), " us");
+  EXPECT_EQ(pl->GetStats().last_write_latency_us >= 0, true);
+
+  env_.Fail(FaultStep::kWrite, ENOSPC);
+  EXPECT_FALSE(pl->Write().ok());
+  EXPECT_EQ(logs_.back().first, LogLevel::kError);
+  EXPECT_EQ(logs_.back().second,
+            dir_.File("index.m3u8") + ": write: No space left on device");
+}
+
+class DeleteSegmentsTest : public PlaylistTest {
+ protected:
+  void SetUp() override { env_.UseManualClock(1'000'000'000); }
+  std::string Seg(int i) {
+    std::string p = dir_.File("s" + std::to_string(i) + ".ts");
+    WriteFileOrDie(p, "media");
+    return p;
+  }
+};
+
+TEST_F(DeleteSegmentsTest, FileKeptForDurationPlusLongestPlaylist) {
+  PlaylistOptions o = Options(2);
+  o.delete_segments = true;
+  auto pl = Open(o);
+  ASSERT_TRUE(Add(pl.get(), "s0.ts", 2, false, Seg(0)).ok());
+  ASSERT_TRUE(pl->Write().ok());
+  ASSERT_TRUE(Add(pl.get(), "s1.ts", 2, false, Seg(1)).ok());
+  ASSERT_TRUE(pl->Write().ok());  // playlist of 4 s lists s0
+  ASSERT_TRUE(Add(pl.get(), "s2.ts", 2, false, Seg(2)).ok());
+  ASSERT_TRUE(pl->Write().ok());  // s0 leaves: hold 2 + 4 = 6 s from now
+  EXPECT_EQ(pl->GetStats().pending_deletions, 1u);
+
+  env_.Advance(5'999'999);
+  ASSERT_TRUE(pl->Write().ok());
+  EXPECT_TRUE(env_.FileExists(dir_.File("s0.ts")));
+  env_.Advance(1);
+  ASSERT_TRUE(pl->Write().ok());
+  EXPECT_FALSE(env_.FileExists(dir_.File("s0.ts")));
+  EXPECT_TRUE(env_.FileExists(dir_.File("s1.ts")));
+  EXPECT_EQ(pl->GetStats().files_deleted, 1u);
+  EXPECT_EQ(pl->GetStats().pending_deletions, 0u);
+}
+
+TEST_F(DeleteSegmentsTest, HoldStartsOnlyWhenRemovalIsPublished) {
+  PlaylistOptions o = Options(1);
+  o.delete_segments = true;
+  auto pl = Open(o);
+  ASSERT_TRUE(Add(pl.get(), "s0.ts", 2, false, Seg(0)).ok());
+  ASSERT_TRUE(pl->Write().ok());
+  ASSERT_TRUE(Add(pl.get(), "s1.ts", 2, false, Seg(1)).ok());
+  env_.Fail(FaultStep::kRename, ENOSPC);
+  EXPECT_FALSE(pl->Write().ok());  // the published playlist still lists s0
+  env_.Advance(3600'000'000);
+  EXPECT_EQ(pl->DeleteExpired(false), 1);
+  EXPECT_TRUE(env_.FileExists(dir_.File("s0.ts")));
+  env_.Fail(FaultStep::kNone, 0);
+  ASSERT_TRUE(pl->Write().ok());
+  EXPECT_TRUE(env_.FileExists(dir_.File("s0.ts")));
+  // Waiting sleeps (manual clock) until the 2 + 2 s hold has passed.
+  EXPECT_EQ(pl->DeleteExpired(true), 0);
+  EXPECT_FALSE(env_.FileExists(dir_.File("s0.ts")));
+}
+
+TEST_F(DeleteSegmentsTest, OffByDefault) {
+  auto pl = Open(Options(1));
+  ASSERT_TRUE(Add(pl.get(), "s0.ts", 2, false, Seg(0)).ok());
+  ASSERT_TRUE(Add(pl.get(), "s1.ts", 2, false, Seg(1)).ok());
+  ASSERT_TRUE(pl->Write().ok());
+  env_.Advance(3600'000'000);
+  EXPECT_EQ(pl->DeleteExpired(true), 0);
+  EXPECT_TRUE(env_.FileExists(dir_.File("s0.ts")));
+}
+
+}  // namespace
+}  // namespace hlsbridge

@@ -1,0 +1,316 @@
+// Golden tests: the whole playlist text per scenario, written to a real file
+// by Playlist::Write() and read back. They follow the seed's test plan.
+#include <gtest/gtest.h>
+
+#include "playlist.h"
+#include "render.h"
+#include "test_util.h"
+
+namespace hlsbridge {
+namespace {
+
+using testing::ReadFileOrDie;
+using testing::ScratchDir;
+
+class RenderGoldenTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Playlist> OpenPlaylist(unsigned window,
+                                         std::optional<PlaylistType> type = {},
+                                         double target = 0) {
+    PlaylistOptions o;
+    o.path = dir_.File("index.m3u8");
+    o.window_size = window;
+    o.type = type;
+    o.target_duration = target;
+    std::unique_ptr<Playlist> pl;
+    Status s = Playlist::Open(o, &pl);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return pl;
+  }
+  void Add(Playlist* pl, const std::string& uri, double d,
+           std::optional<int64_t> pdt = {}, bool disc = false) {
+    SegmentInput in;
+    in.uri = uri;
+    in.duration = d;
+    in.program_date_time_ms = pdt;
+    in.discontinuity = disc;
+    Status s = pl->AddSegment(in);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  std::string WriteAndRead(Playlist* pl) {
+    Status s = pl->Write();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return ReadFileOrDie(pl->path());
+  }
+
+  ScratchDir dir_;
+};
+
+TEST_F(RenderGoldenTest, EmptyLivePlaylist) {
+  auto pl = OpenPlaylist(5);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:1\n");
+}
+
+TEST_F(RenderGoldenTest, EmptyVodPlaylistHasEndlist) {
+  auto pl = OpenPlaylist(0);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:1\n"
+            "#EXT-X-ENDLIST\n");
+}
+
+TEST_F(RenderGoldenTest, SingleSegment) {
+  auto pl = OpenPlaylist(5);
+  Add(pl.get(), "segment0.ts", 6.0);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:6\n"
+            "#EXTINF:6.000,\n"
+            "segment0.ts\n");
+}
+
+TEST_F(RenderGoldenTest, MultipleSegmentsThreeDecimals) {
+  auto pl = OpenPlaylist(5);
+  Add(pl.get(), "segment0.ts", 6.0);
+  Add(pl.get(), "segment1.ts", 5.5);
+  Add(pl.get(), "segment2.ts", 4.25);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:6\n"
+            "#EXTINF:6.000,\n"
+            "segment0.ts\n"
+            "#EXTINF:5.500,\n"
+            "segment1.ts\n"
+            "#EXTINF:4.250,\n"
+            "segment2.ts\n");
+}
+
+TEST_F(RenderGoldenTest, ProgramDateTimeRfc3339WithMilliseconds) {
+  auto pl = OpenPlaylist(5);
+  // 2026-11-24T05:41:50.284Z
+  Add(pl.get(), "segment0.ts", 2.0, int64_t{1795498910284});
+  Add(pl.get(), "segment1.ts", 2.0, int64_t{1795498912284});
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2026-11-24T05:41:50.284Z\n"
+            "#EXTINF:2.000,\n"
+            "segment0.ts\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2026-11-24T05:41:52.284Z\n"
+            "#EXTINF:2.000,\n"
+            "segment1.ts\n");
+}
+
+TEST_F(RenderGoldenTest, DiscontinuityBeforeProgramDateTime) {
+  auto pl = OpenPlaylist(5);
+  Add(pl.get(), "a.ts", 2.0);
+  Add(pl.get(), "b.ts", 2.0, int64_t{0}, /*disc=*/true);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXTINF:2.000,\n"
+            "a.ts\n"
+            "#EXT-X-DISCONTINUITY\n"
+            "#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:00.000Z\n"
+            "#EXTINF:2.000,\n"
+            "b.ts\n");
+}
+
+TEST_F(RenderGoldenTest, VodModeWritesEndlistEveryTime) {
+  auto pl = OpenPlaylist(0);
+  Add(pl.get(), "s0.ts", 4.0);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:4\n"
+            "#EXTINF:4.000,\n"
+            "s0.ts\n"
+            "#EXT-X-ENDLIST\n");
+  Add(pl.get(), "s1.ts", 3.0);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:4\n"
+            "#EXTINF:4.000,\n"
+            "s0.ts\n"
+            "#EXTINF:3.000,\n"
+            "s1.ts\n"
+            "#EXT-X-ENDLIST\n");
+}
+
+TEST_F(RenderGoldenTest, LiveModeHasNoEndlistUntilFinish) {
+  auto pl = OpenPlaylist(3);
+  Add(pl.get(), "s0.ts", 2.0);
+  const std::string live = WriteAndRead(pl.get());
+  EXPECT_EQ(live,
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXTINF:2.000,\n"
+            "s0.ts\n");
+  ASSERT_TRUE(pl->Finish().ok());
+  EXPECT_EQ(ReadFileOrDie(pl->path()), live + "#EXT-X-ENDLIST\n");
+}
+
+TEST_F(RenderGoldenTest, EventPlaylistKeepsAllAndEndsAtFinish) {
+  auto pl = OpenPlaylist(2, PlaylistType::kEvent, 2.0);
+  Add(pl.get(), "s0.ts", 2.0);
+  Add(pl.get(), "s1.ts", 2.0);
+  Add(pl.get(), "s2.ts", 1.5);
+  const std::string expected =
+      "#EXTM3U\n"
+      "#EXT-X-VERSION:3\n"
+      "#EXT-X-MEDIA-SEQUENCE:0\n"
+      "#EXT-X-TARGETDURATION:2\n"
+      "#EXT-X-PLAYLIST-TYPE:EVENT\n"
+      "#EXTINF:2.000,\n"
+      "s0.ts\n"
+      "#EXTINF:2.000,\n"
+      "s1.ts\n"
+      "#EXTINF:1.500,\n"
+      "s2.ts\n";
+  EXPECT_EQ(WriteAndRead(pl.get()), expected);
+  ASSERT_TRUE(pl->Finish().ok());
+  EXPECT_EQ(ReadFileOrDie(pl->path()), expected + "#EXT-X-ENDLIST\n");
+}
+
+TEST_F(RenderGoldenTest, SlidingWindowAdvancesMediaSequence) {
+  auto pl = OpenPlaylist(2);
+  for (int i = 0; i < 5; ++i) Add(pl.get(), "s" + std::to_string(i) + ".ts", 2.0);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:3\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXTINF:2.000,\n"
+            "s3.ts\n"
+            "#EXTINF:2.000,\n"
+            "s4.ts\n");
+}
+
+TEST_F(RenderGoldenTest, SlidingWindowIncrementsDiscontinuitySequence) {
+  auto pl = OpenPlaylist(2);
+  Add(pl.get(), "s0.ts", 2.0);
+  Add(pl.get(), "s1.ts", 2.0, std::nullopt, /*disc=*/true);
+  Add(pl.get(), "s2.ts", 2.0);
+  // s1 is still in the window: no DISCONTINUITY-SEQUENCE yet.
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:1\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXT-X-DISCONTINUITY\n"
+            "#EXTINF:2.000,\n"
+            "s1.ts\n"
+            "#EXTINF:2.000,\n"
+            "s2.ts\n");
+  Add(pl.get(), "s3.ts", 2.0);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:2\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXT-X-DISCONTINUITY-SEQUENCE:1\n"
+            "#EXTINF:2.000,\n"
+            "s2.ts\n"
+            "#EXTINF:2.000,\n"
+            "s3.ts\n");
+}
+
+TEST_F(RenderGoldenTest, ExtinfPrintedFromCumulativeTimesDoesNotDrift) {
+  auto pl = OpenPlaylist(0);
+  // 1/3 s segments: printed 0.333 each would lose 1 ms per 3 segments.
+  for (int i = 0; i < 3; ++i) Add(pl.get(), "s" + std::to_string(i) + ".ts", 1.0 / 3);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:1\n"
+            "#EXTINF:0.333,\n"
+            "s0.ts\n"
+            "#EXTINF:0.334,\n"
+            "s1.ts\n"
+            "#EXTINF:0.333,\n"
+            "s2.ts\n"
+            "#EXT-X-ENDLIST\n");
+}
+
+TEST_F(RenderGoldenTest, HostileNamesArePercentEncoded) {
+  auto pl = OpenPlaylist(0);
+  Add(pl.get(), "my seg#1%\"?.ts", 2.0);
+  Add(pl.get(), "caf\xC3\xA9,x.ts", 2.0);
+  Add(pl.get(), "a:b.ts", 2.0);
+  Add(pl.get(), "http://cdn.example/live/a b.ts", 2.0);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXTINF:2.000,\n"
+            "my%20seg%231%25%22%3F.ts\n"
+            "#EXTINF:2.000,\n"
+            "caf%C3%A9,x.ts\n"
+            "#EXTINF:2.000,\n"
+            "a%3Ab.ts\n"
+            "#EXTINF:2.000,\n"
+            "http://cdn.example/live/a%20b.ts\n"
+            "#EXT-X-ENDLIST\n");
+}
+
+TEST(RenderTest, ProgramDateTimeWithZoneOffsetHasColon) {
+  EXPECT_EQ(FormatProgramDateTime(1795498910284, 60),
+            "2026-11-24T06:41:50.284+01:00");
+  EXPECT_EQ(FormatProgramDateTime(1795498910284, -330),
+            "2026-11-24T00:11:50.284-05:30");
+  EXPECT_EQ(FormatProgramDateTime(-1, 0), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatProgramDateTime(951782400000, 0), "2000-02-29T00:00:00.000Z");
+}
+
+TEST(RenderTest, ProgramDateTimeOutsideFourDigitYearsIsRejected) {
+  EXPECT_TRUE(ValidateProgramDateTime(253402300799999, 0).ok());
+  EXPECT_FALSE(ValidateProgramDateTime(253402300800000, 0).ok());
+  EXPECT_FALSE(ValidateProgramDateTime(253402300799999, 60).ok());
+  EXPECT_TRUE(ValidateProgramDateTime(-62167219200000, 0).ok());
+  EXPECT_FALSE(ValidateProgramDateTime(-62167219200001, 0).ok());
+  EXPECT_FALSE(ValidateProgramDateTime(INT64_MIN, 0).ok());
+  EXPECT_FALSE(ValidateProgramDateTime(INT64_MAX, 0).ok());
+}
+
+TEST(RenderTest, ControlCharactersInUriAreRefused) {
+  std::string out;
+  Status s = EncodeUri("evil.ts\n#EXT-X-ENDLIST", &out);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("0x0A"), std::string::npos) << s.message();
+  EXPECT_FALSE(EncodeUri("a\rb.ts", &out).ok());
+  EXPECT_FALSE(EncodeUri(std::string_view("a\0b", 3), &out).ok());
+  EXPECT_FALSE(EncodeUri("a\x7f", &out).ok());
+  EXPECT_FALSE(EncodeUri("", &out).ok());
+}
+
+TEST(RenderTest, SubDirectoryAndUnreservedCharactersAreKept) {
+  std::string out;
+  ASSERT_TRUE(EncodeUri("seg/2026-11-24/a_b~c.d!$&'()*+,;=@:x.ts", &out).ok());
+  EXPECT_EQ(out, "seg/2026-11-24/a_b~c.d!$&'()*+,;=@:x.ts");
+  ASSERT_TRUE(EncodeUri("[x]{y}|\\^`<>.ts", &out).ok());
+  EXPECT_EQ(out, "%5Bx%5D%7By%7D%7C%5C%5E%60%3C%3E.ts");
+}
+
+}  // namespace
+}  // namespace hlsbridge

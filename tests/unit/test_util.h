@@ -1,0 +1,85 @@
+// Helpers shared by the unit tests: a scratch directory on the real file
+// system, file reading, and an Env that fails on demand.
+#ifndef HLSBRIDGE_TESTS_UNIT_TEST_UTIL_H_
+#define HLSBRIDGE_TESTS_UNIT_TEST_UTIL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "env.h"
+
+namespace hlsbridge::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFileOrDie(const std::string& path);
+void WriteFileOrDie(const std::string& path, const std::string& data);
+// Sorted directory entries.
+std::vector<std::string> ListDir(const std::string& dir);
+
+// The steps of an atomic write where FaultEnv can inject an error.
+enum class FaultStep { kNone, kOpen, kWrite, kFsync, kClose, kRename, kSyncDir };
+
+// Forwards to the POSIX Env; fails the chosen step with the chosen errno
+// (after letting `skip` occurrences pass), and runs a manual clock when
+// asked to.
+class FaultEnv : public EnvWrapper {
+ public:
+  FaultEnv() : EnvWrapper(Env::Default()) {}
+
+  void Fail(FaultStep step, int err, int skip = 0) {
+    step_ = step;
+    err_ = err;
+    skip_ = skip;
+  }
+  int failures() const { return failures_; }
+
+  // Manual clock: NowMicros returns this value; SleepForMicros advances it.
+  void UseManualClock(int64_t start_us) {
+    manual_ = true;
+    now_us_ = start_us;
+  }
+  void Advance(int64_t us) { now_us_ += us; }
+
+  bool ShouldFail(FaultStep step);
+
+  Status NewWritableFile(const std::string& path,
+                         std::unique_ptr<WritableFile>* result) override;
+  Status RenameFile(const std::string& from, const std::string& to) override;
+  Status SyncDir(const std::string& dir) override;
+  int64_t NowMicros() override {
+    return manual_ ? now_us_.load() : EnvWrapper::NowMicros();
+  }
+  void SleepForMicros(int64_t us) override {
+    if (manual_) {
+      now_us_ += us;
+    } else {
+      EnvWrapper::SleepForMicros(us);
+    }
+  }
+
+ private:
+  std::atomic<FaultStep> step_{FaultStep::kNone};
+  std::atomic<int> err_{0};
+  std::atomic<int> skip_{0};
+  std::atomic<int> failures_{0};
+  std::atomic<bool> manual_{false};
+  std::atomic<int64_t> now_us_{0};
+};
+
+}  // namespace hlsbridge::testing
+
+#endif  // HLSBRIDGE_TESTS_UNIT_TEST_UTIL_H_
