@@ -2,6 +2,7 @@
 // it, so every entry point catches and turns exceptions into error codes.
 #include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -78,7 +79,12 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
     hlsbridge::PlaylistOptions o;
     o.path = opts->path != nullptr ? opts->path : "";
     o.window_size = opts->window_size;
-    switch (opts->type) {
+    // A C caller may store any int in the enum; reading an out-of-range value
+    // through the C++ enum type is undefined, so read the int behind it.
+    static_assert(sizeof(hlsbridge_playlist_type) == sizeof(int));
+    int type_value;
+    std::memcpy(&type_value, &opts->type, sizeof(type_value));
+    switch (type_value) {
       case HLSBRIDGE_PLAYLIST_AUTO:
         break;
       case HLSBRIDGE_PLAYLIST_LIVE:
@@ -92,7 +98,7 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
         break;
       default:
         tls_open_error = o.path + ": unknown playlist type " +
-                         std::to_string(static_cast<int>(opts->type));
+                         std::to_string(type_value);
         return -EINVAL;
     }
     o.target_duration = opts->target_duration;

@@ -197,11 +197,19 @@ Status EncodeUri(std::string_view name, std::string* out) {
 }
 
 Status ValidateBaseUrl(std::string_view base_url) {
+  // Printed verbatim in front of every URI line, so it must already be a
+  // valid URI prefix: ASCII characters that RFC 3986 allows, '%' included
+  // (the caller encodes it).
   for (unsigned char c : base_url) {
-    if (IsControl(c) || c == ' ' || c == '"') {
+    const bool allowed = IsUnreserved(c) || IsSubDelim(c) || c == '%' ||
+                         c == ':' || c == '/' || c == '?' || c == '#' ||
+                         c == '[' || c == ']' || c == '@';
+    if (!allowed) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "0x%02X", c);
       return Status::InvalidArgument(
-          "base URL \"" + std::string(base_url) +
-          "\" contains a control character, a space or a quote");
+          "base URL contains " + std::string(buf) +
+          ", which is not allowed in a URI (percent-encode it)");
     }
   }
   return Status::OK();

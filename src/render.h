@@ -54,8 +54,9 @@ Status ValidateProgramDateTime(int64_t unix_ms, int utc_offset_minutes);
 // absolute "scheme://" prefix is kept. Refuses control characters (a CR or
 // LF would inject a tag) and an empty name.
 Status EncodeUri(std::string_view name, std::string* out);
-// Checks a base URL that is prefixed verbatim: no control characters, no
-// white space, no '"'.
+// Checks a base URL that is prefixed verbatim: only the ASCII characters
+// that RFC 3986 allows in a URI (no control characters, spaces, quotes or raw
+// non-ASCII bytes).
 Status ValidateBaseUrl(std::string_view base_url);
 
 }  // namespace hlsbridge

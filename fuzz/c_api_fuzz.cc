@@ -1,0 +1,198 @@
+// libFuzzer target over the C API: random options, URIs, durations (NaN,
+// infinities, huge, tiny), date-times and call orders. It must never crash or
+// leak, and every playlist it manages to publish must be valid: checked here
+// after each successful write, with __builtin_trap() on any violation.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "hlsbridge/hlsbridge.h"
+
+namespace {
+
+class Input {
+ public:
+  Input(const uint8_t* data, size_t size) : p_(data), left_(size) {}
+  bool empty() const { return left_ == 0; }
+  uint8_t Byte() {
+    if (left_ == 0) return 0;
+    --left_;
+    return *p_++;
+  }
+  template <typename T>
+  T Raw() {
+    T v{};
+    uint8_t buf[sizeof(T)] = {};
+    for (size_t i = 0; i < sizeof(T); ++i) buf[i] = Byte();
+    std::memcpy(&v, buf, sizeof(T));
+    return v;
+  }
+  std::string String(size_t max) {
+    size_t n = Byte() % (max + 1);
+    std::string s;
+    while (n-- > 0 && left_ > 0) s.push_back(static_cast<char>(Byte()));
+    return s;
+  }
+
+ private:
+  const uint8_t* p_;
+  size_t left_;
+};
+
+const std::string& ScratchDir() {
+  static const std::string dir = [] {
+    const char* tmp = getenv("TMPDIR");
+    std::string t = std::string(tmp && *tmp ? tmp : "/tmp") + "/hlsb-fuzz-XXXXXX";
+    if (!mkdtemp(t.data())) __builtin_trap();
+    return t;
+  }();
+  return dir;
+}
+
+void Check(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+bool IsUriChar(unsigned char c) {
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
+  return std::strchr("-._~!$&'()*+,;=:@/%", c) != nullptr && c != '\0';
+}
+
+// Validates a published playlist; returns its media sequence.
+uint64_t Validate(const std::string& text, uint64_t prev_seq, bool endlist_expected) {
+  Check(text.rfind("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:", 0) == 0);
+  Check(!text.empty() && text.back() == '\n');
+  std::vector<std::string> lines;
+  std::stringstream ss(text);
+  for (std::string line; std::getline(ss, line);) lines.push_back(line);
+  Check(lines.size() >= 4);
+  const uint64_t seq = std::stoull(lines[2].substr(22));
+  Check(seq >= prev_seq);
+  Check(lines[3].rfind("#EXT-X-TARGETDURATION:", 0) == 0);
+  const uint64_t target = std::stoull(lines[3].substr(22));
+  size_t extinf = 0, uris = 0;
+  bool pending_extinf = false, ended = false;
+  for (size_t i = 4; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    Check(!ended);
+    for (unsigned char c : l) Check(c >= 0x20 && c != 0x7f);
+    if (l.rfind("#EXTINF:", 0) == 0) {
+      Check(!pending_extinf);
+      Check(l.back() == ',');
+      const std::string v = l.substr(8, l.size() - 9);
+      const size_t dot = v.find('.');
+      Check(dot != std::string::npos && v.size() - dot == 4);  // 3 decimals
+      const double d = std::stod(v);
+      Check(d > 0 && std::ceil(d) <= static_cast<double>(target));
+      pending_extinf = true;
+      ++extinf;
+    } else if (l == "#EXT-X-ENDLIST") {
+      ended = true;
+    } else if (l[0] == '#') {
+      Check(l.rfind("#EXT-X-DISCONTINUITY", 0) == 0 ||
+            l.rfind("#EXT-X-PROGRAM-DATE-TIME:", 0) == 0 ||
+            l == "#EXT-X-PLAYLIST-TYPE:EVENT");
+      if (l.rfind("#EXT-X-PROGRAM-DATE-TIME:", 0) == 0) {
+        const std::string t = l.substr(25);
+        Check(t.size() == 24 || t.size() == 29);
+        Check(t[4] == '-' && t[10] == 'T' && t[19] == '.');
+      }
+    } else {
+      Check(pending_extinf && !l.empty());
+      for (unsigned char c : l) Check(IsUriChar(c));
+      pending_extinf = false;
+      ++uris;
+    }
+  }
+  Check(!pending_extinf && extinf == uris);
+  Check(ended == endlist_expected);
+  return seq;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Input in(data, size);
+  const std::string path = ScratchDir() + "/index.m3u8";
+  unlink(path.c_str());
+
+  hlsbridge_playlist_options opts;
+  hlsbridge_playlist_options_init(&opts);
+  opts.path = path.c_str();
+  opts.window_size = in.Byte() % 8;
+  opts.type = static_cast<hlsbridge_playlist_type>(in.Byte() % 5);
+  opts.target_duration = (in.Byte() & 1) ? in.Raw<double>() : in.Byte() % 10;
+  opts.pdt_utc_offset_minutes = static_cast<int16_t>(in.Raw<uint16_t>()) % 1600;
+  opts.fsync_file = 0;
+  opts.fsync_dir = 0;
+  const std::string base = (in.Byte() & 3) == 0 ? in.String(12) : std::string();
+  opts.base_url = base.c_str();
+
+  hlsbridge_playlist* pl = nullptr;
+  int rc = hlsbridge_playlist_open(&opts, &pl);
+  if (rc != 0) {
+    Check(pl == nullptr && rc < 0 && *hlsbridge_last_open_error() != '\0');
+    return 0;
+  }
+  const bool vod = opts.type == HLSBRIDGE_PLAYLIST_VOD ||
+                   (opts.type == HLSBRIDGE_PLAYLIST_AUTO && opts.window_size == 0);
+  bool finished = false;
+  uint64_t last_seq = 0;
+  while (!in.empty()) {
+    switch (in.Byte() % 6) {
+      case 0:
+      case 1: {
+        const std::string uri = in.String(24);
+        hlsbridge_segment seg;
+        std::memset(&seg, 0, sizeof(seg));
+        seg.uri = uri.c_str();
+        switch (in.Byte() % 4) {
+          case 0: seg.duration = in.Raw<double>(); break;
+          case 1: seg.duration = (in.Byte() + 1) / 100.0; break;
+          case 2: seg.duration = in.Byte() % 2 ? NAN : -INFINITY; break;
+          default: seg.duration = 2.0; break;
+        }
+        seg.program_date_time_ms = (in.Byte() & 1) ? in.Raw<int64_t>() : HLSBRIDGE_NO_PDT;
+        seg.discontinuity = in.Byte() & 1;
+        rc = hlsbridge_playlist_add_segment(pl, &seg);
+        Check(rc == 0 || (rc == -EINVAL && *hlsbridge_playlist_error(pl) != '\0'));
+        break;
+      }
+      case 2:
+      case 3:
+        if (hlsbridge_playlist_write(pl) == 0) {
+          last_seq = Validate(ReadFile(path), last_seq, vod || finished);
+        }
+        break;
+      case 4:
+        if (hlsbridge_playlist_finish(pl) == 0) {
+          finished = true;
+          last_seq = Validate(ReadFile(path), last_seq, true);
+        }
+        break;
+      default: {
+        hlsbridge_playlist_stats st;
+        Check(hlsbridge_playlist_get_stats(pl, &st) == 0);
+        Check(st.media_sequence >= last_seq);
+        Check(hlsbridge_playlist_delete_expired(pl, 0) == 0);
+        break;
+      }
+    }
+  }
+  hlsbridge_playlist_close(pl);
+  return 0;
+}

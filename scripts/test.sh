@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The whole test suite: the README's test command, and what .ci/run calls.
+# Installs what it needs (Debian packages as root, npm packages), builds the
+# core, its sanitizer variants and fuzzer, both custom FFmpeg series, and runs
+# every test against the real components. Prints one summary line at the end:
+#   tests: N passed, N failed
+#
+# Environment: FUZZ_SECONDS (default 60), SERIES (default "8.1 7.1"),
+#   SKIP_DOCKER=1 / SKIP_BROWSER=1 to leave those stages out locally.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$HLSBRIDGE_ROOT"
+
+ensure_packages build-essential cmake pkg-config googletest libgtest-dev \
+    libbenchmark-dev clang libclang-rt-14-dev
+
+passed=0
+failed=0
+failed_names=()
+logdir="$HLSBRIDGE_ROOT/build/test-logs"
+mkdir -p "$logdir"
+
+# record NAME PASSED FAILED
+record() {
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+    if [ "$3" -gt 0 ]; then failed_names+=("$1"); fi
+}
+
+# ctest_stage NAME BUILD_DIR [ctest args]: counts each CTest test.
+ctest_stage() {
+    local name="$1" dir="$2" out total fails
+    shift 2
+    out="$logdir/$name.log"
+    log "== $name"
+    ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 | tee "$out" | tail -n 4
+    total=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$out" | tail -1)
+    fails=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$out" | tail -1)
+    if [ -z "$total" ]; then
+        record "$name" 0 1
+    else
+        record "$name" $((total - fails)) "$fails"
+    fi
+}
+
+# step NAME CMD...: one test that passes when CMD exits 0.
+step() {
+    local name="$1" out
+    shift
+    out="$logdir/$name.log"
+    log "== $name"
+    if "$@" >"$out" 2>&1; then
+        tail -n 3 "$out"
+        record "$name" 1 0
+    else
+        tail -n 40 "$out"
+        log "FAILED: $name (log: $out)"
+        record "$name" 0 1
+    fi
+}
+
+# configure_build DIR CMAKE_ARGS...: configure and build, or fail the stage.
+configure_build() {
+    local dir="$1"
+    shift
+    cmake -S . -B "$dir" -DHLSBRIDGE_BUILD_SHARED=OFF "$@" &&
+        cmake --build "$dir" -j "$(nproc)"
+}
+
+# 1. The core: Release build with benchmarks compiled, unit tests and C test.
+step core-build configure_build build/core -DCMAKE_BUILD_TYPE=Release \
+    -DHLSBRIDGE_BUILD_BENCHMARKS=ON
+ctest_stage core-unit build/core
+
+# 2. ASan + UBSan and TSan (clang, which also checks -Wthread-safety).
+step asan-build env CC=clang CXX=clang++ bash -c "$(declare -f configure_build); configure_build build/asan -DCMAKE_BUILD_TYPE=Debug -DHLSBRIDGE_SANITIZE=address,undefined"
+ctest_stage asan-ubsan build/asan
+step tsan-build env CC=clang CXX=clang++ bash -c "$(declare -f configure_build); configure_build build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHLSBRIDGE_SANITIZE=thread"
+TSAN_OPTIONS="halt_on_error=1" ctest_stage tsan build/tsan
+
+# 3. The fuzzer over the C API, for a bounded time.
+fuzz_run() {
+    env CC=clang CXX=clang++ bash -c "$(declare -f configure_build); configure_build build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHLSBRIDGE_BUILD_TESTS=OFF -DHLSBRIDGE_BUILD_FUZZERS=ON -DHLSBRIDGE_SANITIZE=address,undefined" || return 1
+    local corpus="$HLSBRIDGE_ROOT/build/fuzz-corpus"
+    mkdir -p "$corpus"
+    build/fuzz/fuzz/hlsbridge_fuzz_c_api -max_total_time="${FUZZ_SECONDS:-60}" \
+        -artifact_prefix="$HLSBRIDGE_ROOT/build/" -print_final_stats=1 "$corpus"
+}
+step fuzz fuzz_run
+grep -E 'stat::number_of_executed_units' "$logdir/fuzz.log" >&2 || true
+
+echo
+echo "tests: $passed passed, $failed failed"
+if [ "$failed" -gt 0 ]; then
+    log "failed stages: ${failed_names[*]} (logs in $logdir)"
+    exit 1
+fi
