@@ -91,7 +91,7 @@ void AppendSegmentLines(const RenderedSegment& seg, int pdt_offset,
   if (seg.discontinuity) out->append("#EXT-X-DISCONTINUITY\n");
   if (seg.program_date_time_ms) {
     out->append("#EXT-X-PROGRAM-DATE-TIME:");
-    out->append(FormatProgramDateTime(*seg.program_date_time_ms, pdt_offset));
+    AppendProgramDateTime(*seg.program_date_time_ms, pdt_offset, out);
     out->push_back('\n');
   }
   out->append("#EXTINF:");
@@ -125,6 +125,14 @@ Status ValidateProgramDateTime(int64_t unix_ms, int utc_offset_minutes) {
 }
 
 std::string FormatProgramDateTime(int64_t unix_ms, int utc_offset_minutes) {
+  std::string out;
+  AppendProgramDateTime(unix_ms, utc_offset_minutes, &out);
+  return out;
+}
+
+void AppendProgramDateTime(int64_t unix_ms, int utc_offset_minutes,
+                           std::string* out_ptr) {
+  std::string& out = *out_ptr;
   const int64_t local = unix_ms + int64_t{utc_offset_minutes} * 60000;
   const int64_t days = FloorDiv(local, 86400000);
   const int64_t ms_of_day = local - days * 86400000;
@@ -132,8 +140,6 @@ std::string FormatProgramDateTime(int64_t unix_ms, int utc_offset_minutes) {
   int month, day;
   CivilFromDays(days, &year, &month, &day);
 
-  std::string out;
-  out.reserve(29);
   AppendDigits(year, 4, &out);
   out.push_back('-');
   AppendDigits(month, 2, &out);
@@ -157,7 +163,6 @@ std::string FormatProgramDateTime(int64_t unix_ms, int utc_offset_minutes) {
     out.push_back(':');
     AppendDigits(off % 60, 2, &out);
   }
-  return out;
 }
 
 Status EncodeUri(std::string_view name, std::string* out) {

@@ -45,6 +45,8 @@ void AppendMillisAsSeconds(int64_t ms, std::string* out);
 // "2026-11-24T05:41:50.284Z", "2026-11-24T06:41:50.284+01:00".
 // Requires the local date to lie in years 0000..9999 (ValidatePdt).
 std::string FormatProgramDateTime(int64_t unix_ms, int utc_offset_minutes);
+void AppendProgramDateTime(int64_t unix_ms, int utc_offset_minutes,
+                           std::string* out);
 // OK when FormatProgramDateTime can print it.
 Status ValidateProgramDateTime(int64_t unix_ms, int utc_offset_minutes);
 
