@@ -1,0 +1,1031 @@
+/*
+ * HLS media playlist muxer over the segment muxer and libhlsbridge
+ *
+ * This file is part of hlsbridge; it is compiled inside FFmpeg's libavformat.
+ *
+ * It is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * It is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Lesser General Public License for more details.
+ *
+ * You should have received a copy of the GNU Lesser General Public
+ * License along with FFmpeg; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA 02110-1301 USA
+ */
+
+/**
+ * @file
+ * HLS muxer whose playlist is rewritten atomically and durably.
+ *
+ * The segment files are written by a nested "segment" muxer. Its I/O goes
+ * through io_open/io_close2 callbacks of this muxer, which open the files with
+ * the outer context's io_open (so the application's callbacks and protocol
+ * whitelists apply) and learn from the close of each file that a segment is
+ * complete. Only then, and after an optional fsync, is the segment handed to
+ * libhlsbridge, which rewrites the playlist (temp file, fsync, rename,
+ * directory fsync).
+ *
+ * Segment durations are measured here, cut to cut on the reference stream,
+ * rather than taken from segment.c's list, whose times start at 0 whatever the
+ * first timestamp, leave gaps with open-GOP B-frames and miss the duration of
+ * the last frame.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hlsbridge/hlsbridge.h>
+
+#include "libavutil/avstring.h"
+#include "libavutil/bprint.h"
+#include "libavutil/dict.h"
+#include "libavutil/mathematics.h"
+#include "libavutil/mem.h"
+#include "libavutil/opt.h"
+#include "libavutil/time.h"
+#include "libavutil/timestamp.h"
+
+#include "avformat.h"
+#include "avio.h"
+#include "internal.h"
+#include "mux.h"
+
+/* FFmpeg builds with _POSIX_C_SOURCE=200112, which predates both. */
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+#ifndef O_DIRECTORY
+#define O_DIRECTORY 0
+#endif
+
+#define HLSBRIDGE_FLAG_DELETE_SEGMENTS   (1 << 0)
+#define HLSBRIDGE_FLAG_PROGRAM_DATE_TIME (1 << 1)
+#define HLSBRIDGE_FLAG_DISCONT_START     (1 << 2)
+
+/* A reference-stream timestamp that moves forward by more than this many
+ * target durations is a discontinuity, not a gap to be played through. */
+#define HLSBRIDGE_JUMP_TARGET_DURATIONS 3
+
+enum HLSBridgePlaylistType {
+    HLSBRIDGE_TYPE_LIVE,
+    HLSBRIDGE_TYPE_EVENT,
+    HLSBRIDGE_TYPE_VOD,
+};
+
+typedef struct HLSBridgeContext {
+    const AVClass *class;
+    int64_t hls_time;                ///< target segment duration, microseconds
+    int list_size;                   ///< live window in segments, 0 keeps all
+    int playlist_type;               ///< HLSBRIDGE_TYPE_*
+    char *segment_filename;          ///< segment file name template
+    char *base_url;                  ///< prefix of every segment URI
+    int flags;                       ///< HLSBRIDGE_FLAG_*
+    int segment_fsync;               ///< fsync each segment file before publishing it
+    int64_t start_number;            ///< number of the first segment and media sequence
+    char *segment_format;            ///< container of the segment files
+    AVDictionary *segment_format_options; ///< options of the segment container
+    AVDictionary *segment_options;   ///< options of the nested segment muxer
+
+    AVFormatContext *seg;            ///< nested segment muxer
+    hlsbridge_playlist *pl;          ///< playlist core
+    char *playlist_path;             ///< playlist file, without "file:"
+    char *playlist_dir;              ///< canonical directory of the playlist
+    int ref_stream;                  ///< index of the stream that times segments
+    AVRational ref_tb;               ///< time base of the reference stream
+    int64_t jump_threshold;          ///< forward jump that is a discontinuity, ref_tb
+    int64_t back_threshold;          ///< backward jump that is a discontinuity, ref_tb
+    int err;                         ///< sticky error, returned by the next call
+    int finishing;                   ///< inside write_trailer
+    int closing;                     ///< tearing down: close files, publish nothing
+
+    /* The packet being passed to the segment muxer. */
+    int in_packet;                   ///< a packet is being forwarded
+    int pkt_is_ref;                  ///< it belongs to the reference stream
+    int pkt_jump;                    ///< its timestamp jumped
+    int64_t pkt_pts;                 ///< its pts, ref_tb
+
+    /* The segment file being written. */
+    AVIOContext *seg_pb;             ///< its I/O context, NULL when none is open
+    char *seg_url;                   ///< its URL as given to io_open
+    int seg_discont;                 ///< it starts after a discontinuity
+    int seg_has_ref;                 ///< it holds a reference packet
+    int64_t seg_acc;                 ///< duration of its earlier runs, ref_tb
+    int64_t run_start;               ///< pts opening its current continuous run
+    int64_t run_end;                 ///< max(pts + duration) in that run
+
+    /* Reference stream history. */
+    int have_ref;                    ///< a reference packet was seen
+    int64_t last_dts;                ///< dts of the last reference packet
+    int64_t last_dur;                ///< last known reference packet duration
+    int64_t ref_end;                 ///< max(pts + duration) since the last jump
+    int64_t frame_dur;               ///< nominal frame duration of a video reference, 0 if unknown
+    int discont_pending;             ///< the next segment starts a discontinuity
+
+    /* Media clock and program date-time. */
+    int64_t media_start;             ///< media time at the open segment's start, ref_tb
+    int64_t pdt_anchor_ms;           ///< wall clock at the anchor, Unix ms
+    int64_t pdt_anchor_media;        ///< media time at the anchor, ref_tb
+    unsigned segments_published;     ///< segments handed to the core
+    int64_t segments_opened;         ///< segment files opened so far
+} HLSBridgeContext;
+
+static void core_log(void *opaque, hlsbridge_log_level level, const char *msg)
+{
+    int av_level;
+    size_t len = strlen(msg);
+
+    switch (level) {
+    case HLSBRIDGE_LOG_ERROR:   av_level = AV_LOG_ERROR;   break;
+    case HLSBRIDGE_LOG_WARNING: av_level = AV_LOG_WARNING; break;
+    /* One line per playlist write: verbose, like the hls muxer's own. */
+    case HLSBRIDGE_LOG_INFO:    av_level = AV_LOG_VERBOSE; break;
+    default:                    av_level = AV_LOG_DEBUG;   break;
+    }
+    av_log(opaque, av_level, "%s%s", msg,
+           len && msg[len - 1] == '\n' ? "" : "\n");
+}
+
+static int has_control_char(const char *str)
+{
+    for (; *str; str++)
+        if ((unsigned char)*str < 0x20 || *str == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* Path on the local file system for a URL of the file protocol, else NULL. */
+static const char *local_path(const char *url)
+{
+    const char *proto = avio_find_protocol_name(url);
+    const char *path  = url;
+
+    if (!proto || strcmp(proto, "file"))
+        return NULL;
+    av_strstart(url, "file:", &path);
+    return path;
+}
+
+/* Canonical absolute directory holding path, or NULL (errno set). */
+static char *canonical_dir(const char *path)
+{
+    char *dir = av_strdup(path), *real;
+
+    if (!dir) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    real = realpath(av_dirname(dir), NULL);
+    av_free(dir);
+    if (!real)
+        return NULL;
+    dir = av_strdup(real);
+    free(real);
+    if (!dir)
+        errno = ENOMEM;
+    return dir;
+}
+
+/* A directory is "at a boundary" at i when a component ends there. */
+static int at_boundary(const char *dir, size_t i)
+{
+    return !dir[i] || dir[i] == '/';
+}
+
+/*
+ * URI of a segment relative to the playlist: the segment's canonical
+ * directory written relative to the playlist's ("../" up to the common
+ * ancestor, then down), then its file name. Falls back to the bare file name
+ * when the segment is not on the local file system (an application's own
+ * I/O), where only the name is meaningful.
+ */
+static char *segment_uri(HLSBridgeContext *c, const char *url)
+{
+    const char *path = local_path(url);
+    const char *name = av_basename(url);
+    const char *from, *to;
+    char *dir, *ret;
+    size_t i = 0, common = 0;
+    AVBPrint bp;
+
+    if (!path || !c->playlist_dir || !(dir = canonical_dir(path)))
+        return av_strdup(name);
+
+    /* Both are absolute without a trailing '/'; the root becomes "". */
+    from = strcmp(c->playlist_dir, "/") ? c->playlist_dir : "";
+    to   = strcmp(dir, "/") ? dir : "";
+    while (from[i] && from[i] == to[i]) {
+        i++;
+        if (at_boundary(from, i) && at_boundary(to, i))
+            common = i;
+    }
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    for (i = common; from[i]; i++)
+        if (from[i] == '/')
+            av_bprintf(&bp, "../");
+    if (to[common])
+        av_bprintf(&bp, "%s/", to + common + 1);
+    av_bprintf(&bp, "%s", name);
+    av_free(dir);
+    if (av_bprint_finalize(&bp, &ret) < 0)
+        return NULL;
+    return ret;
+}
+
+/* fsync a file that was written and closed through avio, by path. */
+static int sync_path(const char *path, int directory)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+    int ret = 0;
+
+    if (fd < 0)
+        return AVERROR(errno);
+    if (fsync(fd) < 0)
+        ret = AVERROR(errno);
+    if (close(fd) < 0 && !ret)
+        ret = AVERROR(errno);
+    return ret;
+}
+
+/* Wall clock in Unix milliseconds. */
+static int64_t wall_ms(void)
+{
+    return av_gettime() / 1000;
+}
+
+/*
+ * Hands a closed segment to the core and publishes the playlist. A failed
+ * playlist write is not fatal: the next segment writes the whole state again.
+ */
+static void publish_segment(AVFormatContext *s, const char *url, int64_t duration)
+{
+    HLSBridgeContext *c = s->priv_data;
+    hlsbridge_segment seg = { 0 };
+    const char *path = local_path(url);
+    char *uri;
+    int ret;
+
+    uri = segment_uri(c, url);
+    if (!uri) {
+        c->err = AVERROR(ENOMEM);
+        return;
+    }
+
+    seg.uri                  = uri;
+    seg.duration             = duration * av_q2d(c->ref_tb);
+    seg.discontinuity        = c->seg_discont;
+    seg.file_path            = path;
+    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
+    if (c->flags & HLSBRIDGE_FLAG_PROGRAM_DATE_TIME)
+        seg.program_date_time_ms = c->pdt_anchor_ms +
+            av_rescale_q(c->media_start - c->pdt_anchor_media, c->ref_tb,
+                         (AVRational){ 1, 1000 });
+
+    ret = hlsbridge_playlist_add_segment(c->pl, &seg);
+    if (ret < 0) {
+        av_log(s, AV_LOG_ERROR, "Cannot list segment '%s' (URI '%s'): %s\n",
+               url, uri, hlsbridge_playlist_error(c->pl));
+        av_free(uri);
+        c->err = ret;
+        return;
+    }
+    av_log(s, AV_LOG_VERBOSE, "Segment '%s' complete: %.6f s%s\n",
+           url, seg.duration, seg.discontinuity ? ", discontinuity" : "");
+    av_free(uri);
+    c->segments_published++;
+
+    /* write_trailer publishes the last segment with finish(). */
+    if (c->finishing)
+        return;
+    /* On failure the core has logged the cause (path, step, errno). */
+    if (hlsbridge_playlist_write(c->pl) < 0)
+        av_log(s, AV_LOG_WARNING, "Playlist not updated: the last good one "
+               "stays in place; retrying at the next segment\n");
+}
+
+/* fsync of a segment file, and of its directory when the core's directory
+ * fsync does not cover it. */
+static int sync_segment(AVFormatContext *s, const char *path)
+{
+    HLSBridgeContext *c = s->priv_data;
+    char *dir;
+    int ret;
+
+    if ((ret = sync_path(path, 0)) < 0) {
+        av_log(s, AV_LOG_ERROR, "Segment '%s': fsync: %s\n", path, av_err2str(ret));
+        return ret;
+    }
+    /* The core fsyncs the playlist's directory after its rename, which also
+     * makes this segment's directory entry durable; a segment in another
+     * directory needs its own. */
+    dir = canonical_dir(path);
+    if (dir && (!c->playlist_dir || strcmp(dir, c->playlist_dir)) &&
+        (ret = sync_path(dir, 1)) < 0)
+        av_log(s, AV_LOG_ERROR, "Segment directory '%s': fsync: %s\n",
+               dir, av_err2str(ret));
+    av_free(dir);
+    return ret;
+}
+
+/* Ends the open segment: duration, fsync, publication. */
+static void end_segment(AVFormatContext *s, const char *url, int close_ret)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const char *path = local_path(url);
+    int64_t duration;
+
+    if (!c->seg_has_ref) {
+        av_log(s, AV_LOG_WARNING, "Segment '%s' holds no packet of the "
+               "reference stream; it is not published\n", url);
+        return;
+    }
+
+    /* Cut to cut: the packet that opens the next segment ends this one, unless
+     * it starts a discontinuity, whose gap belongs to no segment. */
+    if (c->in_packet && c->pkt_is_ref && !c->pkt_jump)
+        duration = c->seg_acc + c->pkt_pts - c->run_start;
+    else
+        duration = c->seg_acc + c->run_end - c->run_start;
+    if (duration <= 0) {
+        av_log(s, AV_LOG_WARNING, "Segment '%s' has no duration; it is not "
+               "published\n", url);
+        return;
+    }
+
+    if (close_ret < 0)
+        av_log(s, AV_LOG_ERROR, "Segment '%s' was not written completely: %s\n",
+               url, av_err2str(close_ret));
+    if (close_ret < 0 || (c->segment_fsync && path && sync_segment(s, path) < 0)) {
+        /* Players must not expect this media: the next segment follows a gap.
+         * The partial file is never listed; removing it gives its space back
+         * (a full disk is the usual cause). */
+        av_log(s, AV_LOG_ERROR, "Segment '%s' is not published; the next one "
+               "starts a discontinuity\n", url);
+        if (path && unlink(path) < 0 && errno != ENOENT)
+            av_log(s, AV_LOG_WARNING, "Cannot remove '%s': %s\n", path,
+                   av_err2str(AVERROR(errno)));
+        c->discont_pending = 1;
+    } else {
+        publish_segment(s, url, duration);
+    }
+    c->media_start += duration;
+}
+
+static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
+                             const char *url, int flags, AVDictionary **options)
+{
+    AVFormatContext *s  = inner->opaque;
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    ret = s->io_open(s, pb, url, flags, options);
+    if (ret < 0) {
+        av_log(s, AV_LOG_ERROR, "Cannot open '%s': %s\n", url, av_err2str(ret));
+        return ret;
+    }
+    /* Anything else (e.g. a muxer reading its output back) passes through. */
+    if (!(flags & AVIO_FLAG_WRITE) || c->seg_pb)
+        return 0;
+
+    av_freep(&c->seg_url);
+    c->seg_url = av_strdup(url);
+    if (!c->seg_url) {
+        s->io_close2(s, *pb);
+        *pb = NULL;
+        return AVERROR(ENOMEM);
+    }
+    c->seg_pb          = *pb;
+    c->segments_opened++;
+    c->seg_has_ref     = 0;
+    c->seg_acc         = 0;
+    c->seg_discont     = c->discont_pending;
+    c->discont_pending = 0;
+    return 0;
+}
+
+static int hlsbridge_io_close2(AVFormatContext *inner, AVIOContext *pb)
+{
+    AVFormatContext *s  = inner->opaque;
+    HLSBridgeContext *c = s->priv_data;
+    int ret, close_ret;
+
+    if (!pb || pb != c->seg_pb)
+        return s->io_close2(s, pb);
+
+    c->seg_pb = NULL;
+    /* A write error recorded in pb counts as much as a failed close. */
+    ret       = pb->error;
+    close_ret = s->io_close2(s, pb);
+    if (close_ret < 0 && ret >= 0)
+        ret = close_ret;
+    if (!c->closing)
+        end_segment(s, c->seg_url, ret);
+    return ret;
+}
+
+static int check_output_dir(AVFormatContext *s, const char *dir)
+{
+    if (access(dir, W_OK | X_OK) < 0) {
+        int ret = AVERROR(errno);
+        av_log(s, AV_LOG_ERROR, "Output directory '%s' is not writable: %s\n",
+               dir, av_err2str(ret));
+        return ret;
+    }
+    return 0;
+}
+
+/* Default template: "<playlist without extension>%d.<ext>" beside it. */
+static char *default_segment_filename(const char *playlist, const char *ext)
+{
+    const char *base = av_basename(playlist);
+    const char *dot  = strrchr(base, '.');
+    size_t stem      = dot && dot != base ? dot - base : strlen(base);
+    AVBPrint bp;
+    char *ret;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    av_bprint_append_data(&bp, playlist, base - playlist);
+    for (size_t i = 0; i < stem; i++)
+        av_bprintf(&bp, base[i] == '%' ? "%%%%" : "%c", base[i]);
+    av_bprintf(&bp, "%%d.%s", ext);
+    if (av_bprint_finalize(&bp, &ret) < 0)
+        return NULL;
+    return ret;
+}
+
+static int select_reference_stream(AVFormatContext *s)
+{
+    for (int i = 0; i < s->nb_streams; i++)
+        if (s->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            !(s->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            return i;
+    return 0;
+}
+
+static av_cold int open_playlist(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    hlsbridge_playlist_options opts;
+    const char *dir;
+    int ret;
+
+    hlsbridge_playlist_options_init(&opts);
+    opts.path            = c->playlist_path;
+    opts.window_size     = c->list_size;
+    opts.target_duration = c->hls_time / (double)AV_TIME_BASE;
+    opts.start_sequence  = c->start_number;
+    opts.base_url        = c->base_url;
+    opts.delete_segments = !!(c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS);
+    opts.log_callback    = core_log;
+    opts.log_opaque      = s;
+    switch (c->playlist_type) {
+    case HLSBRIDGE_TYPE_EVENT: opts.type = HLSBRIDGE_PLAYLIST_EVENT; break;
+    case HLSBRIDGE_TYPE_VOD:   opts.type = HLSBRIDGE_PLAYLIST_VOD;   break;
+    default:                   opts.type = HLSBRIDGE_PLAYLIST_LIVE;  break;
+    }
+
+    ret = hlsbridge_playlist_open(&opts, &c->pl);
+    if (ret < 0) {
+        /* The core has logged its message through core_log() already. */
+        if (!*hlsbridge_last_open_error())
+            av_log(s, AV_LOG_ERROR, "Cannot open playlist '%s': %s\n",
+                   c->playlist_path, av_err2str(ret));
+        return ret;
+    }
+
+    c->playlist_dir = canonical_dir(c->playlist_path);
+    if (!c->playlist_dir) {
+        ret = AVERROR(errno);
+        av_log(s, AV_LOG_ERROR, "Playlist directory of '%s': %s\n",
+               c->playlist_path, av_err2str(ret));
+        return ret;
+    }
+    if ((ret = check_output_dir(s, c->playlist_dir)) < 0)
+        return ret;
+
+    /* Segment files go through avio, which creates no directory. */
+    if (local_path(c->segment_filename)) {
+        char *copy = av_strdup(local_path(c->segment_filename));
+        if (!copy)
+            return AVERROR(ENOMEM);
+        /* av_dirname() returns "." without touching a name with no '/'. */
+        dir = av_dirname(copy);
+        if (access(dir, F_OK) < 0 && ff_mkdir_p(dir) < 0 && access(dir, F_OK) < 0) {
+            ret = AVERROR(errno);
+            av_log(s, AV_LOG_ERROR, "hls_segment_filename: cannot create "
+                   "directory '%s': %s\n", dir, av_err2str(ret));
+            av_free(copy);
+            return ret;
+        }
+        ret = check_output_dir(s, dir);
+        av_free(copy);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+/*
+ * Refuses segment_options that this muxer sets itself or that the segment
+ * muxer does not know, before anything is created on disk.
+ */
+static av_cold int check_segment_options(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    static const char *const managed[] = {
+        "segment_format", "segment_time", "segment_times", "segment_frames",
+        "segment_list", "segment_list_type", "segment_list_size",
+        "segment_start_number", "reference_stream", "reset_timestamps",
+        "segment_wrap", "strftime", "segment_header_filename",
+        "write_header_trailer", "individual_header_trailer", "initial_offset",
+    };
+    const AVOutputFormat *segment = av_guess_format("segment", NULL, NULL);
+    const AVClass *fmt_class = avformat_get_class();
+    const AVClass *seg_class = segment ? segment->priv_class : NULL;
+    const AVDictionaryEntry *e = NULL;
+
+    while ((e = av_dict_iterate(c->segment_options, e))) {
+        for (int i = 0; i < FF_ARRAY_ELEMS(managed); i++) {
+            if (!strcmp(e->key, managed[i])) {
+                av_log(s, AV_LOG_ERROR, "segment_options: '%s' is set by the "
+                       "hlsbridge muxer itself and cannot be overridden\n", e->key);
+                return AVERROR(EINVAL);
+            }
+        }
+        if (!av_opt_find(&fmt_class, e->key, NULL, 0, AV_OPT_SEARCH_FAKE_OBJ) &&
+            !(seg_class && av_opt_find(&seg_class, e->key, NULL, 0,
+                                       AV_OPT_SEARCH_FAKE_OBJ))) {
+            av_log(s, AV_LOG_ERROR, "segment_options: option '%s' is not known "
+                   "to the segment muxer\n", e->key);
+            return AVERROR_OPTION_NOT_FOUND;
+        }
+    }
+    return 0;
+}
+
+static av_cold int open_segmenter(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const AVDictionaryEntry *e;
+    AVDictionary *opts = NULL;
+    AVFormatContext *seg;
+    char buf[32];
+    int ret;
+
+    ret = avformat_alloc_output_context2(&c->seg, NULL, "segment",
+                                         c->segment_filename);
+    if (ret < 0) {
+        av_log(s, AV_LOG_ERROR, "Cannot create the segment muxer: %s\n",
+               av_err2str(ret));
+        return ret;
+    }
+    seg = c->seg;
+    seg->opaque             = s;
+    seg->io_open            = hlsbridge_io_open;
+    seg->io_close2          = hlsbridge_io_close2;
+    seg->interrupt_callback = s->interrupt_callback;
+    seg->max_delay          = s->max_delay;
+    /* Bitstream filters run in this context (see check_bitstream), so that
+     * each packet reaches the segment muxer whole and in order. */
+    seg->flags              = s->flags & ~AVFMT_FLAG_AUTO_BSF;
+    if ((ret = av_dict_copy(&seg->metadata, s->metadata, 0)) < 0)
+        return ret;
+
+    for (int i = 0; i < s->nb_streams; i++) {
+        AVStream *st = ff_stream_clone(seg, s->streams[i]);
+        if (!st)
+            return AVERROR(ENOMEM);
+        st->codecpar->codec_tag = s->streams[i]->codecpar->codec_tag;
+    }
+
+    if ((ret = av_dict_copy(&opts, c->segment_options, 0)) < 0)
+        goto fail;
+    av_dict_set(&opts, "segment_format", c->segment_format, 0);
+    snprintf(buf, sizeof(buf), "%"PRId64"us", c->hls_time);
+    av_dict_set(&opts, "segment_time", buf, 0);
+    av_dict_set_int(&opts, "reference_stream", c->ref_stream, 0);
+    av_dict_set_int(&opts, "segment_start_number",
+                    c->start_number + c->segments_opened, 0);
+    /* HLS needs timestamps that continue across segments. */
+    av_dict_set(&opts, "reset_timestamps", "0", 0);
+    /* segment.c measures cut times from the first packet's time rounded to
+     * microseconds; when that start is not a whole number of microseconds
+     * (x264 with B-frames at 30 fps starts at 2/30 s), a keyframe that lies
+     * exactly on a cut misses it by less than 1 us and the segment doubles.
+     * A millisecond of tolerance cuts there, as the user asked. */
+    av_dict_set(&opts, "segment_time_delta", "0.001", AV_DICT_DONT_OVERWRITE);
+    if (c->segment_format_options &&
+        (ret = av_opt_set_dict_val(seg->priv_data, "segment_format_options",
+                                   c->segment_format_options, 0)) < 0)
+        goto fail;
+
+    ret = avformat_init_output(seg, &opts);
+    if (ret < 0) {
+        av_log(s, AV_LOG_ERROR, "Cannot start the segment muxer: %s\n",
+               av_err2str(ret));
+        goto fail;
+    }
+    if ((e = av_dict_iterate(opts, NULL))) {
+        av_log(s, AV_LOG_ERROR, "segment_options: option '%s' is not known to "
+               "the segment muxer\n", e->key);
+        ret = AVERROR_OPTION_NOT_FOUND;
+        goto fail;
+    }
+
+    for (int i = 0; i < s->nb_streams; i++) {
+        const AVStream *ist = seg->streams[i];
+        avpriv_set_pts_info(s->streams[i], ist->pts_wrap_bits,
+                            ist->time_base.num, ist->time_base.den);
+    }
+    if (seg->avoid_negative_ts > 0 && s->avoid_negative_ts < 0)
+        s->avoid_negative_ts = 1;
+    ret = 0;
+fail:
+    av_dict_free(&opts);
+    return ret;
+}
+
+static av_cold int hlsbridge_init(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const AVOutputFormat *fmt;
+    const char *ext = "ts";
+    char buf[1024];
+    int ret;
+
+    if (!s->url || !*s->url) {
+        av_log(s, AV_LOG_ERROR, "Empty output path: give the playlist file "
+               "name, e.g. out/index.m3u8\n");
+        return AVERROR(EINVAL);
+    }
+    if (!local_path(s->url)) {
+        av_log(s, AV_LOG_ERROR, "Output '%s': the playlist is written to the "
+               "local file system, other protocols are not supported\n", s->url);
+        return AVERROR(EINVAL);
+    }
+    if (c->hls_time <= 0) {
+        av_log(s, AV_LOG_ERROR, "hls_time must be > 0, got %s s\n",
+               av_ts2timestr(c->hls_time, &AV_TIME_BASE_Q));
+        return AVERROR(EINVAL);
+    }
+    if (c->hls_time > HLSBRIDGE_MAX_SEGMENT_DURATION * AV_TIME_BASE) {
+        av_log(s, AV_LOG_ERROR, "hls_time must be at most %g s\n",
+               HLSBRIDGE_MAX_SEGMENT_DURATION);
+        return AVERROR(EINVAL);
+    }
+    if (!s->nb_streams) {
+        av_log(s, AV_LOG_ERROR, "No stream to segment\n");
+        return AVERROR(EINVAL);
+    }
+
+    fmt = av_guess_format(c->segment_format, NULL, NULL);
+    if (!fmt || (fmt->flags & AVFMT_NOFILE)) {
+        av_log(s, AV_LOG_ERROR, "segment_format: '%s' is not a muxer that "
+               "writes files in this build\n", c->segment_format);
+        return AVERROR_MUXER_NOT_FOUND;
+    }
+    if (strcmp(fmt->name, "mpegts")) {
+        av_log(s, AV_LOG_WARNING, "segment_format '%s': HLS players expect "
+               "MPEG-TS segments\n", fmt->name);
+        if (fmt->extensions)
+            ext = fmt->extensions;
+    }
+
+    c->playlist_path = av_strdup(local_path(s->url));
+    if (!c->playlist_path)
+        return AVERROR(ENOMEM);
+    if (!c->segment_filename) {
+        char *ext1 = av_strndup(ext, strcspn(ext, ","));
+        if (!ext1)
+            return AVERROR(ENOMEM);
+        c->segment_filename = default_segment_filename(s->url, ext1);
+        av_free(ext1);
+        if (!c->segment_filename)
+            return AVERROR(ENOMEM);
+    }
+    if (!*c->segment_filename ||
+        av_get_frame_filename(buf, sizeof(buf), c->segment_filename, 1) < 0) {
+        av_log(s, AV_LOG_ERROR, "hls_segment_filename '%s' must contain one "
+               "%%d (or %%0Nd) for the segment number\n", c->segment_filename);
+        return AVERROR(EINVAL);
+    }
+    if (has_control_char(c->segment_filename)) {
+        av_log(s, AV_LOG_ERROR, "hls_segment_filename contains a control "
+               "character (CR, LF, ...): a playlist URI cannot hold it\n");
+        return AVERROR(EINVAL);
+    }
+    if (c->base_url && has_control_char(c->base_url)) {
+        av_log(s, AV_LOG_ERROR, "hls_base_url contains a control character "
+               "(CR, LF, ...): a playlist URI cannot hold it\n");
+        return AVERROR(EINVAL);
+    }
+    if (c->playlist_type != HLSBRIDGE_TYPE_LIVE && c->list_size)
+        av_log(s, AV_LOG_VERBOSE, "hls_list_size is ignored: event and vod "
+               "playlists keep every segment\n");
+    if (c->playlist_type != HLSBRIDGE_TYPE_LIVE)
+        c->list_size = 0;
+
+    if ((ret = check_segment_options(s)) < 0)
+        return ret;
+    c->ref_stream = select_reference_stream(s);
+
+    if ((ret = open_playlist(s)) < 0)
+        return ret;
+    if ((ret = open_segmenter(s)) < 0)
+        return ret;
+
+    c->ref_tb         = s->streams[c->ref_stream]->time_base;
+    c->jump_threshold = av_rescale_q(HLSBRIDGE_JUMP_TARGET_DURATIONS * c->hls_time,
+                                     AV_TIME_BASE_Q, c->ref_tb);
+    /* Backwards, B-frame reordering moves pts by a few frames; more than a
+     * target duration (and a second) is a jump. */
+    c->back_threshold = av_rescale_q(FFMAX(c->hls_time, AV_TIME_BASE),
+                                     AV_TIME_BASE_Q, c->ref_tb);
+    {
+        const AVStream *ref = s->streams[c->ref_stream];
+        if (ref->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            ref->avg_frame_rate.num > 0 && ref->avg_frame_rate.den > 0)
+            c->frame_dur = av_rescale_q(1, av_inv_q(ref->avg_frame_rate), c->ref_tb);
+    }
+    if (c->flags & HLSBRIDGE_FLAG_DISCONT_START)
+        c->discont_pending = 1;
+    /* The segment muxer opened the first segment file before any packet. */
+    if (c->seg_pb && c->discont_pending) {
+        c->seg_discont     = 1;
+        c->discont_pending = 0;
+    }
+
+    av_log(s, AV_LOG_VERBOSE, "Playlist '%s', segments '%s', reference stream "
+           "#%d, libhlsbridge %s\n", c->playlist_path, c->segment_filename,
+           c->ref_stream, hlsbridge_version());
+    return 0;
+}
+
+static int hlsbridge_write_header(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    if ((ret = avformat_write_header(c->seg, NULL)) < 0)
+        return ret;
+    return c->err;
+}
+
+/*
+ * Follows a reference packet before it is forwarded: jumps, PDT anchor.
+ * Jumps are judged on pts against the furthest end seen so far: the dts of an
+ * encoder with B-frames lags behind a jump by the reordering delay, so the
+ * segment muxer would already have cut at the jumped key frame.
+ */
+static void track_reference_packet(AVFormatContext *s, const AVPacket *pkt)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    c->pkt_is_ref = 1;
+    c->pkt_jump   = 0;
+    c->pkt_pts    = pkt->pts;
+
+    if (!c->have_ref) {
+        c->pdt_anchor_ms    = wall_ms();
+        c->pdt_anchor_media = 0;
+        return;
+    }
+    if (pkt->pts - c->ref_end > c->jump_threshold ||
+        c->ref_end - pkt->pts > c->back_threshold) {
+        int64_t media_now = c->media_start + c->seg_acc + c->run_end - c->run_start;
+
+        av_log(s, AV_LOG_WARNING, "Timestamp jump in stream #%d: %s -> %s; "
+               "the next segment starts a discontinuity\n", pkt->stream_index,
+               av_ts2timestr(c->ref_end, &c->ref_tb),
+               av_ts2timestr(pkt->pts, &c->ref_tb));
+        c->pkt_jump         = 1;
+        c->discont_pending  = 1;
+        c->pdt_anchor_ms    = wall_ms();
+        c->pdt_anchor_media = media_now;
+    }
+}
+
+/* Accounts a reference packet to the segment that holds it now. */
+static void account_reference_packet(HLSBridgeContext *c, const AVPacket *pkt)
+{
+    int64_t dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    int64_t end;
+
+    /* A packet without duration lasts a frame of the nominal rate, else as
+     * long as the last dts step, if that step is not itself a jump (the dts
+     * of a B-frame encoder crosses a jump some packets after the pts). */
+    if (pkt->duration > 0)
+        c->last_dur = pkt->duration;
+    else if (c->frame_dur > 0)
+        c->last_dur = c->frame_dur;
+    else if (c->have_ref && !c->pkt_jump && dts > c->last_dts &&
+             dts - c->last_dts <= c->back_threshold)
+        c->last_dur = dts - c->last_dts;
+    end = pkt->pts + c->last_dur;
+
+    if (!c->seg_has_ref) {
+        c->seg_has_ref = 1;
+        c->run_start   = pkt->pts;
+        c->run_end     = end;
+    } else if (c->pkt_jump) {
+        c->seg_acc   += c->run_end - c->run_start;
+        c->run_start  = pkt->pts;
+        c->run_end    = end;
+    } else {
+        c->run_end = FFMAX(c->run_end, end);
+    }
+    c->ref_end  = c->have_ref && !c->pkt_jump ? FFMAX(c->ref_end, end) : end;
+    c->have_ref = 1;
+    c->last_dts = dts;
+}
+
+static int restart_segmenter(AVFormatContext *s, AVPacket *pkt, int err)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    av_log(s, AV_LOG_WARNING, "Segment muxer stopped (%s); starting again "
+           "at segment %"PRId64"\n", av_err2str(err),
+           c->start_number + c->segments_opened);
+    c->closing = 1;
+    avformat_free_context(c->seg);
+    c->seg     = NULL;
+    c->closing = 0;
+    if ((ret = open_segmenter(s)) < 0 ||
+        (ret = avformat_write_header(c->seg, NULL)) < 0) {
+        c->err = ret;
+        return ret;
+    }
+    return ff_write_chained(c->seg, pkt->stream_index, pkt, s, 0);
+}
+
+static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int is_ref = pkt->stream_index == c->ref_stream && pkt->pts != AV_NOPTS_VALUE;
+    int ret;
+
+    if (c->err)
+        return c->err;
+
+    c->pkt_is_ref = 0;
+    c->pkt_jump   = 0;
+    if (is_ref)
+        track_reference_packet(s, pkt);
+
+    /* Not interleaved: the segment muxer handles this very packet now, so a
+     * segment it closes meanwhile was ended by this packet. */
+    c->in_packet = 1;
+    ret = ff_write_chained(c->seg, pkt->stream_index, pkt, s, 0);
+    /* The segment muxer stops for good when it cannot end a segment (a full
+     * disk): it closed its file and opened no other. Start a new one with
+     * this packet, so that the stream goes on once space is back. */
+    if (ret < 0 && !c->seg_pb && !c->err)
+        ret = restart_segmenter(s, pkt, ret);
+    c->in_packet = 0;
+
+    if (is_ref)
+        account_reference_packet(c, pkt);
+    if (c->err)
+        return c->err;
+    return ret;
+}
+
+static int hlsbridge_write_trailer(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    hlsbridge_playlist_stats stats;
+    int ret, trailer_ret, pending;
+
+    c->finishing = 1;
+    /* After a fatal error the segment muxer may be half built: it ends in
+     * deinit without publishing; what was published is still finished. */
+    trailer_ret = c->err ? c->err : av_write_trailer(c->seg);
+    if (trailer_ret < 0 && !c->err)
+        av_log(s, AV_LOG_ERROR, "Segment muxer trailer: %s\n",
+               av_err2str(trailer_ret));
+
+    if ((ret = hlsbridge_playlist_finish(c->pl)) < 0) {
+        av_log(s, AV_LOG_ERROR, "The final playlist was not written; the last "
+               "good one stays in place\n");
+        return ret;
+    }
+
+    /* Files that left the window must stay for RFC 8216 6.2.2's hold time;
+     * wait for it (it is bounded) unless the application interrupts. */
+    if ((c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS) &&
+        (pending = hlsbridge_playlist_delete_expired(c->pl, 0)) > 0 &&
+        hlsbridge_playlist_get_stats(c->pl, &stats) >= 0) {
+        int64_t bound = ((int64_t)c->list_size + 1) * (int64_t)stats.target_duration + 1;
+        int64_t deadline = av_gettime_relative() + bound * AV_TIME_BASE;
+
+        av_log(s, AV_LOG_INFO, "Waiting up to %"PRId64" s for %d removed "
+               "segment file(s) to expire before deleting them\n", bound, pending);
+        while (pending > 0) {
+            if (av_gettime_relative() > deadline ||
+                (s->interrupt_callback.callback &&
+                 s->interrupt_callback.callback(s->interrupt_callback.opaque))) {
+                av_log(s, AV_LOG_WARNING, "%d removed segment file(s) left in "
+                       "place\n", pending);
+                break;
+            }
+            av_usleep(100000);
+            pending = hlsbridge_playlist_delete_expired(c->pl, 0);
+        }
+    }
+    if (c->err)
+        return c->err;
+    return FFMIN(trailer_ret, 0);
+}
+
+static int hlsbridge_check_bitstream(AVFormatContext *s, AVStream *st,
+                                     const AVPacket *pkt)
+{
+    HLSBridgeContext *c = s->priv_data;
+    AVFormatContext *seg = c->seg;
+    const FFOutputFormat *ofmt = ffofmt(seg->oformat);
+    int ret;
+
+    if (!ofmt->check_bitstream)
+        return 1;
+    ret = ofmt->check_bitstream(seg, seg->streams[st->index], pkt);
+    if (ret == 1) {
+        /* Take over the filter that the container asked for. */
+        FFStream *const sti  = ffstream(st);
+        FFStream *const ssti = ffstream(seg->streams[st->index]);
+        sti->bsfc  = ssti->bsfc;
+        ssti->bsfc = NULL;
+    }
+    return ret;
+}
+
+static void hlsbridge_deinit(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    c->closing = 1;
+    avformat_free_context(c->seg);
+    c->seg = NULL;
+    hlsbridge_playlist_close(c->pl);
+    c->pl = NULL;
+    av_freep(&c->seg_url);
+    av_freep(&c->playlist_path);
+    av_freep(&c->playlist_dir);
+}
+
+#define OFFSET(x) offsetof(HLSBridgeContext, x)
+#define E AV_OPT_FLAG_ENCODING_PARAM
+static const AVOption options[] = {
+    { "hls_time", "set the target segment duration", OFFSET(hls_time), AV_OPT_TYPE_DURATION, { .i64 = 2000000 }, 0, INT64_MAX, E },
+    { "hls_list_size", "set the live window in segments (0 keeps all)", OFFSET(list_size), AV_OPT_TYPE_INT, { .i64 = 5 }, 0, INT_MAX, E },
+    { "hls_playlist_type", "set the playlist type", OFFSET(playlist_type), AV_OPT_TYPE_INT, { .i64 = HLSBRIDGE_TYPE_LIVE }, HLSBRIDGE_TYPE_LIVE, HLSBRIDGE_TYPE_VOD, E, .unit = "pl_type" },
+    { "live",  "sliding window of hls_list_size segments, ENDLIST at the end", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_TYPE_LIVE  }, INT_MIN, INT_MAX, E, .unit = "pl_type" },
+    { "event", "EVENT playlist: keeps every segment, ENDLIST at the end",       0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_TYPE_EVENT }, INT_MIN, INT_MAX, E, .unit = "pl_type" },
+    { "vod",   "VOD playlist: keeps every segment, ENDLIST on every write",     0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_TYPE_VOD   }, INT_MIN, INT_MAX, E, .unit = "pl_type" },
+    { "hls_segment_filename", "set the segment file name template (default: <playlist name>%d.ts beside the playlist)", OFFSET(segment_filename), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_base_url", "set a prefix for every segment URI in the playlist", OFFSET(base_url), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_flags", "set flags affecting the playlist", OFFSET(flags), AV_OPT_TYPE_FLAGS, { .i64 = 0 }, 0, UINT_MAX, E, .unit = "flags" },
+    { "delete_segments",   "delete segment files that left the window, after the hold time of RFC 8216 6.2.2", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_DELETE_SEGMENTS   }, 0, UINT_MAX, E, .unit = "flags" },
+    { "program_date_time", "add EXT-X-PROGRAM-DATE-TIME (wall clock at the first packet plus media time)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_PROGRAM_DATE_TIME }, 0, UINT_MAX, E, .unit = "flags" },
+    { "discont_start",     "mark the first segment with EXT-X-DISCONTINUITY", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_DISCONT_START     }, 0, UINT_MAX, E, .unit = "flags" },
+    { "segment_fsync", "fsync each segment file before it is listed", OFFSET(segment_fsync), AV_OPT_TYPE_BOOL, { .i64 = 1 }, 0, 1, E },
+    { "start_number", "set the number of the first segment and the first media sequence", OFFSET(start_number), AV_OPT_TYPE_INT64, { .i64 = 0 }, 0, INT_MAX, E },
+    { "segment_format", "set the container of the segment files", OFFSET(segment_format), AV_OPT_TYPE_STRING, { .str = "mpegts" }, 0, 0, E },
+    { "segment_format_options", "set options of the segment container", OFFSET(segment_format_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
+    { "segment_options", "set options of the nested segment muxer", OFFSET(segment_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
+    { NULL },
+};
+
+static const AVClass hlsbridge_class = {
+    .class_name = "hlsbridge muxer",
+    .item_name  = av_default_item_name,
+    .option     = options,
+    .version    = LIBAVUTIL_VERSION_INT,
+};
+
+const FFOutputFormat ff_hlsbridge_muxer = {
+    .p.name           = "hlsbridge",
+    .p.long_name      = NULL_IF_CONFIG_SMALL("HLS with atomic, durable playlist updates (libhlsbridge)"),
+    .p.extensions     = "m3u8",
+    .p.audio_codec    = AV_CODEC_ID_AAC,
+    .p.video_codec    = AV_CODEC_ID_H264,
+    .p.flags          = AVFMT_NOFILE | AVFMT_GLOBALHEADER | AVFMT_NODIMENSIONS |
+                        AVFMT_VARIABLE_FPS,
+    .p.priv_class     = &hlsbridge_class,
+    .priv_data_size   = sizeof(HLSBridgeContext),
+    .init             = hlsbridge_init,
+    .write_header     = hlsbridge_write_header,
+    .write_packet     = hlsbridge_write_packet,
+    .write_trailer    = hlsbridge_write_trailer,
+    .deinit           = hlsbridge_deinit,
+    .check_bitstream  = hlsbridge_check_bitstream,
+};

@@ -1,0 +1,129 @@
+"""Unusual input through the real custom ffmpeg: hostile segment names read
+back over HTTP by ffprobe, and timestamp jumps that must become
+EXT-X-DISCONTINUITY.
+
+Run: FFMPEG=build/ffmpeg/bin/ffmpeg python3 -m unittest -v tests/e2e/test_input.py
+"""
+import functools
+import http.server
+import os
+import threading
+import urllib.parse
+
+import m3u8
+from e2e import AAC, AUDIO, VIDEO, X264, TempDirTest, decode_frames, run_ffmpeg
+
+
+class HttpDir:
+    """Serves a directory on 127.0.0.1 (an ephemeral port) from a thread.
+    Python's handler percent-decodes request paths, as a web server does."""
+
+    def __init__(self, directory):
+        handler = functools.partial(_QuietHandler, directory=directory)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.requests = handler.func.requests = []
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    requests = []
+
+    def log_message(self, fmt, *args):
+        type(self).requests.append((self.path, args[1] if len(args) > 1 else ""))
+
+
+class HostileNamesTest(TempDirTest):
+    def test_names_are_percent_encoded_and_resolve_over_http(self):
+        # A space, '#', '%' (written %% in the pattern), ',', '"', '?', UTF-8.
+        pattern = 'seg #1 %%, "q"? caf\u00e9-%d.ts'
+        out = self.path("index.m3u8")
+        run_ffmpeg([*VIDEO, *AUDIO, "-t", "4", *X264, *AAC, "-f", "hlsbridge",
+                    "-hls_time", "2", "-hls_playlist_type", "vod",
+                    "-hls_segment_filename", self.path(pattern), out])
+        pl = m3u8.read(out)  # also checks each URI line is a URI reference
+        names = sorted(os.listdir(self.dir))
+        expected_files = sorted(['seg #1 %, "q"? caf\u00e9-0.ts',
+                                 'seg #1 %, "q"? caf\u00e9-1.ts', "index.m3u8"])
+        self.assertEqual(names, expected_files)
+        self.assertEqual(pl.uris[0],
+                         "seg%20%231%20%25,%20%22q%22%3F%20caf%C3%A9-0.ts")
+        for uri in pl.uris:
+            self.assertEqual(urllib.parse.unquote(uri) in names, True, uri)
+        with HttpDir(self.dir) as srv:
+            frames = decode_frames(srv.url + "index.m3u8")
+            self.assertEqual(frames["video"], 100)
+            statuses = [s for _, s in srv.requests]
+        self.assertTrue(statuses and all(s == "200" for s in statuses), srv.requests)
+
+    def test_segment_in_subdirectory_keeps_slash(self):
+        os.makedirs(self.path("media"))
+        out = self.path("index.m3u8")
+        run_ffmpeg([*VIDEO, "-t", "2", *X264, "-f", "hlsbridge", "-hls_time", "2",
+                    "-hls_playlist_type", "vod",
+                    "-hls_segment_filename", self.path("media", "s%d.ts"), out])
+        pl = m3u8.read(out)
+        self.assertEqual(pl.uris, ["media/s0.ts"])
+        decode_frames(out)
+
+    def test_base_url_prefix(self):
+        out = self.path("index.m3u8")
+        run_ffmpeg([*VIDEO, "-t", "2", *X264, "-f", "hlsbridge", "-hls_time", "2",
+                    "-hls_base_url", "https://cdn.example/live/", out])
+        self.assertEqual(m3u8.read(out).uris, ["https://cdn.example/live/index0.ts"])
+
+
+class TimestampJumpTest(TempDirTest):
+    def joined_input(self):
+        """Two 4 s MPEG-TS recordings, the second 100 s later on the clock,
+        joined byte for byte (as `cat` would): the timestamps jump forward."""
+        joined = self.path("joined.ts")
+        with open(joined, "wb") as out:
+            for name, offset in (("a.ts", 0), ("b.ts", 100)):
+                part = self.path(name)
+                run_ffmpeg([*VIDEO, *AUDIO, "-t", "4", *X264, "-g", "25", *AAC,
+                            "-output_ts_offset", str(offset), "-f", "mpegts", part])
+                with open(part, "rb") as f:
+                    out.write(f.read())
+        return joined
+
+    def test_forward_jump_starts_discontinuity_and_sequence_follows(self):
+        joined = self.joined_input()
+        os.makedirs(self.path("out"))
+        out = self.path("out", "live.m3u8")
+        p = run_ffmpeg(["-copyts", "-i", joined, "-map", "0", "-c", "copy",
+                        "-f", "hlsbridge", "-hls_time", "1", "-hls_list_size", "2", out])
+        self.assertIn("Timestamp jump", p.stderr)
+        # The window has slid past the discontinuity: it is counted.
+        pl = m3u8.read(out)
+        self.assertTrue(pl.endlist)
+        self.assertEqual(pl.discontinuity_sequence, 1)
+        self.assertFalse(any(s.discontinuity for s in pl.segments))
+
+    def test_forward_jump_is_marked_on_the_segment_after_it(self):
+        joined = self.joined_input()
+        os.makedirs(self.path("out"))
+        out = self.path("out", "event.m3u8")
+        run_ffmpeg(["-copyts", "-i", joined, "-map", "0", "-c", "copy",
+                    "-f", "hlsbridge", "-hls_time", "1", "-hls_playlist_type", "event",
+                    out])
+        pl = m3u8.read(out)
+        marked = [i for i, s in enumerate(pl.segments) if s.discontinuity]
+        self.assertEqual(len(marked), 1, pl.uris)
+        # Segments before the mark cover part a (4 s), after it part b.
+        before = sum(s.duration for s in pl.segments[:marked[0]])
+        self.assertAlmostEqual(before, 4.0, delta=0.05)
+        self.assertAlmostEqual(pl.total_duration, 8.0, delta=0.1)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()

@@ -1,0 +1,270 @@
+"""End-to-end tests of the hlsbridge muxer in the real custom ffmpeg, read
+back with ffprobe (FFmpeg's own HLS and MPEG-TS demuxers).
+
+Run: FFMPEG=build/ffmpeg/bin/ffmpeg python3 -m unittest -v tests/e2e/test_muxer.py
+"""
+import glob
+import os
+import subprocess
+import time
+import unittest
+
+import m3u8
+from e2e import (AAC, AUDIO, FFMPEG, VIDEO, X264, PlaylistPoller, TempDirTest,
+                 decode_frames, ffprobe_json, run_ffmpeg)
+
+FRAME = 1 / 25
+
+
+def video_span(segment_paths):
+    """Real duration of the video across the segments: first frame's PTS to
+    the last frame's PTS plus one frame, read from the segment files."""
+    first = last = None
+    for p in segment_paths:
+        pk = ffprobe_json(["-select_streams", "v:0", "-show_entries",
+                           "packet=pts_time", p])["packets"]
+        pts = [float(x["pts_time"]) for x in pk]
+        first = min(pts) if first is None else first
+        last = max(pts)
+    return last + FRAME - first
+
+
+class TimingTest(TempDirTest):
+    def test_bframes_and_ts_offset_give_exact_cut_to_cut_durations(self):
+        out = self.path("index.m3u8")
+        with PlaylistPoller(out) as poller:
+            run_ffmpeg([*VIDEO, *AUDIO, "-t", "10", *X264, "-bf", "3", *AAC,
+                        "-output_ts_offset", "10", "-f", "hlsbridge", "-hls_time", "2",
+                        "-hls_playlist_type", "event", out])
+        pl = m3u8.read(out)
+        self.assertTrue(pl.endlist)
+        self.assertEqual(pl.playlist_type, "EVENT")
+        self.assertEqual(len(pl.segments), 5, pl.uris)
+        # B-frames really are there (open-GOP reordering is what breaks
+        # segment.c's end times).
+        info = ffprobe_json(["-show_entries", "stream=has_b_frames",
+                             "-select_streams", "v:0", self.path(pl.uris[0])])
+        self.assertGreater(info["streams"][0]["has_b_frames"], 0)
+        # The first segment is not inflated by the 10 s offset.
+        self.assertAlmostEqual(pl.segments[0].duration, 2.0, delta=FRAME)
+        span = video_span([self.path(u) for u in pl.uris])
+        self.assertAlmostEqual(span, 10.0, delta=FRAME)
+        self.assertAlmostEqual(pl.total_duration, span, delta=FRAME)
+        # Every playlist published on the way had the same target duration.
+        self.assertEqual(poller.problems, [])
+        self.assertGreater(len(poller.versions), 1)
+        tds = {v[2].target_duration for v in poller.versions}
+        self.assertEqual(tds, {2})
+
+    def test_first_segment_not_doubled_at_30fps_with_bframes(self):
+        # x264 with B-frames starts at 2/30 s, not a whole microsecond.
+        out = self.path("index.m3u8")
+        run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "8",
+                    "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60",
+                    "-sc_threshold", "0", "-f", "hlsbridge", "-hls_time", "2",
+                    "-hls_list_size", "0", out])
+        pl = m3u8.read(out)
+        self.assertEqual([s.duration for s in pl.segments], [2.0] * 4)
+        self.assertEqual(pl.target_duration, 2)
+
+    def test_target_duration_is_fixed_from_hls_time(self):
+        out = self.path("index.m3u8")
+        with PlaylistPoller(out) as poller:
+            run_ffmpeg([*VIDEO, "-t", "9", *X264, "-f", "hlsbridge", "-hls_time", "4",
+                        "-hls_list_size", "0", out])
+        pl = m3u8.read(out)
+        # GOPs of 2 s cut at 4 s: four 4 s segments and a last 1 s one.
+        self.assertEqual([s.duration for s in pl.segments], [4.0, 4.0, 1.0])
+        self.assertEqual({v[2].target_duration for v in poller.versions}, {4})
+
+
+class LiveWindowTest(TempDirTest):
+    def test_media_sequence_advances_one_per_removed_segment(self):
+        out = self.path("live.m3u8")
+        with PlaylistPoller(out) as poller:
+            run_ffmpeg(["-re", *VIDEO, "-t", "9", *X264, "-g", "25", "-f", "hlsbridge",
+                        "-hls_time", "1", "-hls_list_size", "3", out], timeout=60)
+        self.assertEqual(poller.problems, [])
+        versions = [v[2] for v in poller.versions]
+        self.assertGreaterEqual(len(versions), 6)
+        for old, new in zip(versions, versions[1:]):
+            removed = new.media_sequence - old.media_sequence
+            self.assertGreaterEqual(removed, 0)
+            # What stayed is exactly the old list minus the removed head.
+            kept = old.uris[removed:]
+            self.assertEqual(new.uris[:len(kept)], kept, (old.uris, new.uris))
+            self.assertLessEqual(len(new.segments), 3)
+        final = m3u8.read(out)
+        self.assertTrue(final.endlist)
+        self.assertEqual(final.media_sequence, 9 - 3)
+        self.assertIsNone(final.playlist_type)
+
+    def test_delete_segments_waits_for_rfc_hold_time_and_leaves_nothing(self):
+        out = self.path("live.m3u8")
+        deleted_at = {}
+        seen_files = set()
+        with PlaylistPoller(out) as poller:
+            proc = subprocess.Popen(
+                [FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-re", *VIDEO, "-t", "10",
+                 *X264, "-g", "25", "-f", "hlsbridge", "-hls_time", "1", "-hls_list_size", "2",
+                 "-hls_flags", "delete_segments", out],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            def scan():
+                now = set(os.path.basename(p) for p in glob.glob(self.path("*.ts")))
+                for gone in seen_files - now:
+                    deleted_at.setdefault(gone, time.monotonic())
+                seen_files.update(now)
+
+            while proc.poll() is None:
+                scan()
+                time.sleep(0.01)
+            scan()  # deletions done just before ffmpeg exited
+            err = proc.stderr.read()
+            proc.stderr.close()
+        self.assertEqual(proc.returncode, 0, err[-2000:])
+        self.assertEqual(poller.problems, [])
+        # When each segment was last listed, and how long the longest
+        # playlist listing it was.
+        removed_at, longest, duration = {}, {}, {}
+        for i, (t, _, pl) in enumerate(poller.versions):
+            for s in pl.segments:
+                longest[s.uri] = max(longest.get(s.uri, 0), pl.total_duration)
+                duration[s.uri] = s.duration
+            if i > 0:
+                for u in set(poller.versions[i - 1][2].uris) - set(pl.uris):
+                    removed_at[u] = t
+        self.assertGreaterEqual(len(removed_at), 6, removed_at)
+        for uri, t_removed in removed_at.items():
+            self.assertIn(uri, deleted_at, f"{uri} was never deleted")
+            hold = duration[uri] + longest[uri]
+            # The poller sees a removal slightly after it happens, so allow
+            # its reaction time, but never a deletion well before the hold.
+            self.assertGreaterEqual(deleted_at[uri] - t_removed, hold - 0.25,
+                                    f"{uri} deleted too early")
+        # Nothing is left forever: only the final window's files remain.
+        final = m3u8.read(out)
+        self.assertTrue(final.endlist)
+        left = sorted(os.path.basename(p) for p in glob.glob(self.path("*.ts")))
+        self.assertEqual(left, sorted(final.uris))
+
+
+class ReadBackTest(TempDirTest):
+    def test_ffprobe_reads_playlist_and_every_segment(self):
+        out = self.path("index.m3u8")
+        run_ffmpeg([*VIDEO, *AUDIO, "-t", "6", *X264, *AAC, "-f", "hlsbridge",
+                    "-hls_time", "2", "-hls_playlist_type", "vod", out])
+        pl = m3u8.read(out)
+        self.assertTrue(pl.endlist)
+        self.assertEqual(len(pl.segments), 3)
+        frames = decode_frames(out)
+        self.assertEqual(frames["video"], 150)
+        self.assertGreater(frames["audio"], 6 * 48000 / 1024 - 5)
+        for uri in pl.uris:
+            f = decode_frames(self.path(uri))
+            self.assertEqual(f["video"], 50, uri)
+            self.assertGreater(f["audio"], 0, uri)
+
+    def test_concurrent_reader_never_sees_partial_or_older_playlist(self):
+        out = self.path("live.m3u8")
+        with PlaylistPoller(out) as poller:
+            run_ffmpeg(["-re", *VIDEO, "-t", "12", *X264, "-g", "25", "-f", "hlsbridge",
+                        "-hls_time", "1", "-hls_list_size", "4", out], timeout=60)
+        print(f"\nconcurrent reader: {poller.reads} reads, "
+              f"{len(poller.versions)} playlist versions", flush=True)
+        self.assertEqual(poller.problems, [])
+        self.assertGreater(poller.reads, 10000)
+        self.assertGreaterEqual(len(poller.versions), 10)
+
+
+class EmbeddingTest(TempDirTest):
+    """An application linked against the custom libavformat opens the muxer
+    by name, sets options with an AVDictionary, and sees every segment file
+    go through its own io_open/io_close2."""
+
+    def test_application_opens_muxer_by_name(self):
+        prefix = os.path.dirname(os.path.dirname(os.path.abspath(FFMPEG)))
+        pc = os.path.join(prefix, "lib", "pkgconfig")
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "--static", "libavformat"],
+                               env={**os.environ, "PKG_CONFIG_PATH": pc},
+                               stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+        app = self.path("embed_app")
+        src = os.path.join(os.path.dirname(__file__), "embed_app.c")
+        subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-o", app, src, *flags],
+                       check=True)
+        media = self.path("in.ts")
+        run_ffmpeg([*VIDEO, *AUDIO, "-t", "5", *X264, "-g", "25", *AAC, "-f", "mpegts", media])
+        os.makedirs(self.path("out"))
+        out = self.path("out", "index.m3u8")
+        p = subprocess.run([app, media, out], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        pl = m3u8.read(out)
+        self.assertEqual(pl.playlist_type, "EVENT")
+        self.assertTrue(pl.endlist)
+        self.assertEqual(len(pl.segments), 5)
+        self.assertAlmostEqual(pl.total_duration, 5.0, delta=0.05)
+        self.assertEqual(p.stdout.strip(), "segments opened: 5, closed: 5")
+        for uri in pl.uris:
+            decode_frames(self.path("out", uri))
+
+
+class ErrorTest(TempDirTest):
+    def assert_refused(self, args, needle, out_name="index.m3u8"):
+        out = self.path("sub", out_name) if out_name else ""
+        p = run_ffmpeg([*VIDEO, "-t", "2", *X264, "-f", "hlsbridge", *args, out],
+                       check=False)
+        self.assertNotEqual(p.returncode, 0, p.stderr[-1500:])
+        self.assertIn(needle, p.stderr, p.stderr[-1500:])
+        created = [os.path.join(r, f) for r, _, fs in os.walk(self.dir) for f in fs]
+        self.assertEqual(created, [], "files were created")
+        return p.stderr
+
+    def test_zero_segment_time(self):
+        self.assert_refused(["-hls_time", "0"], "hls_time")
+
+    def test_negative_segment_time(self):
+        self.assert_refused(["-hls_time", "-2"], "hls_time")
+
+    def test_negative_window(self):
+        self.assert_refused(["-hls_list_size", "-1"], "hls_list_size")
+
+    def test_unknown_playlist_type(self):
+        self.assert_refused(["-hls_playlist_type", "sliding"], "hls_playlist_type")
+
+    def test_empty_output_path(self):
+        p = run_ffmpeg([*VIDEO, "-t", "1", *X264, "-f", "hlsbridge", ""], check=False)
+        self.assertNotEqual(p.returncode, 0)
+
+    def test_line_break_in_segment_name_is_refused(self):
+        self.assert_refused(["-hls_segment_filename", self.path("sub", "a\nb%d.ts")],
+                            "hls_segment_filename")
+
+
+class StreamsTest(TempDirTest):
+    def check(self, args, kinds):
+        out = self.path("index.m3u8")
+        run_ffmpeg([*args, "-t", "4", "-f", "hlsbridge", "-hls_time", "2",
+                    "-hls_playlist_type", "vod", out])
+        pl = m3u8.read(out)
+        self.assertAlmostEqual(pl.total_duration, 4.0, delta=0.05)
+        info = ffprobe_json(["-show_entries", "stream=codec_type", out])
+        self.assertEqual(sorted(s["codec_type"] for s in info["streams"]), sorted(kinds))
+        for uri in pl.uris:
+            decode_frames(self.path(uri))
+        return pl
+
+    def test_audio_only(self):
+        pl = self.check([*AUDIO, *AAC], ["audio"])
+        self.assertGreaterEqual(len(pl.segments), 2)
+
+    def test_video_only(self):
+        self.check([*VIDEO, *X264], ["video"])
+
+    def test_two_audio_tracks(self):
+        self.check([*VIDEO, *AUDIO, "-f", "lavfi", "-i", "sine=frequency=880",
+                    "-map", "0:v", "-map", "1:a", "-map", "2:a", *X264, *AAC],
+                   ["video", "audio", "audio"])
+
+
+if __name__ == "__main__":
+    unittest.main()
