@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$HLSBRIDGE_ROOT"
 
 ensure_packages build-essential cmake pkg-config googletest libgtest-dev \
-    libbenchmark-dev clang libclang-rt-14-dev
+    libbenchmark-dev clang libclang-rt-14-dev python3
 
 passed=0
 failed=0
@@ -67,9 +67,12 @@ configure_build() {
         cmake --build "$dir" -j "$(nproc)"
 }
 
-# 1. The core: Release build with benchmarks compiled, unit tests and C test.
+# 1. The core: Release build with benchmarks compiled, unit tests and C test;
+# installed into build/install for FFmpeg's configure.
 step core-build configure_build build/core -DCMAKE_BUILD_TYPE=Release \
-    -DHLSBRIDGE_BUILD_BENCHMARKS=ON
+    -DHLSBRIDGE_BUILD_BENCHMARKS=ON -DCMAKE_INSTALL_PREFIX="$HLSBRIDGE_ROOT/build/install" \
+    -DCMAKE_INSTALL_LIBDIR=lib
+step core-install cmake --install build/core
 ctest_stage core-unit build/core
 
 # 2. ASan + UBSan and TSan (clang, which also checks -Wthread-safety).
@@ -88,6 +91,54 @@ fuzz_run() {
 }
 step fuzz fuzz_run
 grep -E 'stat::number_of_executed_units' "$logdir/fuzz.log" >&2 || true
+
+# py_stage NAME CMD...: a Python unittest run; counts each test.
+py_stage() {
+    local name="$1" out total fails
+    shift
+    out="$logdir/$name.log"
+    log "== $name"
+    "$@" >"$out" 2>&1
+    grep -E '^(FAIL|ERROR):|^concurrent reader|^kill -9|^Ran ' "$out" | tail -n 20
+    total=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$out" | tail -1)
+    if [ -z "$total" ]; then
+        tail -n 40 "$out"
+        record "$name" 0 1
+        return
+    fi
+    fails=$(grep -cE '^(FAIL|ERROR):' "$out")
+    [ "$fails" -gt 0 ] && tail -n 60 "$out"
+    record "$name" $((total - fails)) "$fails"
+}
+
+# 4. Both FFmpeg series with the muxer, each tested end to end.
+read -r -a all_series <<<"${SERIES:-8.1 7.1}"
+for series in "${all_series[@]}"; do
+    if [ "$series" = 8.1 ]; then prefix=build/ffmpeg; else prefix=build/ffmpeg-$series; fi
+    step "ffmpeg-$series-build" env SKIP_CORE=1 bash scripts/build-ffmpeg.sh "$series"
+    export FFMPEG="$HLSBRIDGE_ROOT/$prefix/bin/ffmpeg" FFPROBE="$HLSBRIDGE_ROOT/$prefix/bin/ffprobe"
+    step "smoke-$series" bash tests/e2e/smoke.sh
+    py_stage "e2e-$series" python3 -m unittest discover -v -s tests/e2e -p "test_*.py"
+    if [ -z "${SKIP_BROWSER:-}" ]; then
+        for t in live event vod hostile; do
+            step "browser-$t-$series" bash tests/browser/run.sh "$t"
+        done
+    fi
+done
+
+# 5. Faults on real file systems, the browser-independent server and the
+# demo, with the default series.
+export FFMPEG="$HLSBRIDGE_ROOT/build/ffmpeg/bin/ffmpeg" FFPROBE="$HLSBRIDGE_ROOT/build/ffmpeg/bin/ffprobe"
+py_stage faults python3 -m unittest discover -v -s tests/faults -p "test_*.py"
+if [ -z "${SKIP_BROWSER:-}" ]; then
+    step browser-server bash tests/browser/run.sh server
+    step demo bash tests/browser/run.sh demo
+fi
+
+# 6. docker/: the image built with podman and run on a lavfi source.
+if [ -z "${SKIP_DOCKER:-}" ]; then
+    step docker bash tests/docker/test_docker.sh
+fi
 
 echo
 echo "tests: $passed passed, $failed failed"

@@ -144,6 +144,7 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
   }
 
   std::string warning;
+  LogLevel warning_level = LogLevel::kWarning;
   {
     MutexLock l(&mu_);
     if (finished_) return invalid("added after the playlist was finished");
@@ -174,6 +175,9 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
                   std::to_string(target_duration_) + " to " +
                   std::to_string(needed) + " s: segment \"" + name +
                   "\" lasts " + FormatDouble(segment.duration) + " s";
+        // Before anything is published no client can see a change, so it is
+        // worth knowing but not a warning.
+        if (published_target_duration_ == 0) warning_level = LogLevel::kInfo;
       }
       target_duration_ = needed;
     }
@@ -197,7 +201,7 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
     }
     ++version_;
   }
-  if (!warning.empty()) Log(LogLevel::kWarning, warning);
+  if (!warning.empty()) Log(warning_level, warning);
   return Status::OK();
 }
 

@@ -189,6 +189,7 @@ TEST_F(PlaylistTest, TargetDurationGrowthIsWarned) {
   o.target_duration = 2;
   auto pl = Open(o);
   ASSERT_TRUE(Add(pl.get(), "a.ts", 2.0).ok());
+  ASSERT_TRUE(pl->Write().ok());
   ASSERT_TRUE(Add(pl.get(), "late-keyframe.ts", 2.5).ok());
   EXPECT_EQ(pl->GetStats().target_duration, 3u);
   ASSERT_FALSE(logs_.empty());
@@ -197,6 +198,16 @@ TEST_F(PlaylistTest, TargetDurationGrowthIsWarned) {
             std::string::npos)
       << logs_.back().second;
   EXPECT_NE(logs_.back().second.find("late-keyframe.ts"), std::string::npos);
+}
+
+TEST_F(PlaylistTest, TargetDurationSetBeforeFirstPublishIsNotAWarning) {
+  PlaylistOptions o = Options();
+  o.target_duration = 2;
+  auto pl = Open(o);
+  ASSERT_TRUE(Add(pl.get(), "first.ts", 2.002).ok());
+  EXPECT_EQ(pl->GetStats().target_duration, 3u);
+  ASSERT_FALSE(logs_.empty());
+  EXPECT_EQ(logs_.back().first, LogLevel::kInfo) << logs_.back().second;
 }
 
 TEST_F(PlaylistTest, MediaSequenceAdvancesByOnePerRemovedSegment) {
