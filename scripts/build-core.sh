@@ -2,7 +2,8 @@
 # Builds and installs the playlist core (libhlsbridge) into build/install.
 #   scripts/build-core.sh            configure, build, install (Release)
 #   scripts/build-core.sh --test     ... and run the unit tests (ctest)
-# Environment: BUILD_DIR (default build/core), PREFIX (default build/install).
+# Environment: BUILD_DIR (default build/core), PREFIX (default build/install),
+# CMAKE_ARGS (extra cmake arguments, e.g. -DHLSBRIDGE_BUILD_BENCHMARKS=ON).
 # Only the static library is installed here: FFmpeg's configure finds it with
 # pkg-config, and a static link keeps the custom ffmpeg free of a runtime
 # dependency on build/. (A plain `cmake --install` also installs libhlsbridge.so.)

@@ -27,13 +27,19 @@ record() {
     if [ "$3" -gt 0 ]; then failed_names+=("$1"); fi
 }
 
-# ctest_stage NAME BUILD_DIR [ctest args]: counts each CTest test.
+# ctest_stage NAME BUILD_DIR: counts each CTest test of BUILD_DIR.
 ctest_stage() {
-    local name="$1" dir="$2" out total fails
-    shift 2
+    ctest_stage_cmd "$1" ctest --test-dir "$2" --output-on-failure
+}
+
+# ctest_stage_cmd NAME CMD...: CMD ends with a CTest run; counts its tests.
+ctest_stage_cmd() {
+    local name="$1" out total fails
+    shift
     out="$logdir/$name.log"
     log "== $name"
-    ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 | tee "$out" | tail -n 4
+    "$@" >"$out" 2>&1
+    grep -E 'tests passed|\*\*\*Failed|Failed  ' "$out" | tail -n 20
     total=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$out" | tail -1)
     fails=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$out" | tail -1)
     if [ -z "$total" ]; then
@@ -67,13 +73,12 @@ configure_build() {
         cmake --build "$dir" -j "$(nproc)"
 }
 
-# 1. The core: Release build with benchmarks compiled, unit tests and C test;
-# installed into build/install for FFmpeg's configure.
-step core-build configure_build build/core -DCMAKE_BUILD_TYPE=Release \
-    -DHLSBRIDGE_BUILD_BENCHMARKS=ON -DCMAKE_INSTALL_PREFIX="$HLSBRIDGE_ROOT/build/install" \
-    -DCMAKE_INSTALL_LIBDIR=lib
-step core-install cmake --install build/core
-ctest_stage core-unit build/core
+# 1. The core, built, installed (build/install, for FFmpeg's configure) and
+# unit-tested by the same script the Dockerfile runs; benchmarks compiled.
+core_stage() {
+    CMAKE_ARGS=-DHLSBRIDGE_BUILD_BENCHMARKS=ON bash scripts/build-core.sh --test
+}
+ctest_stage_cmd core-unit core_stage
 
 # 2. ASan + UBSan and TSan (clang, which also checks -Wthread-safety).
 step asan-build env CC=clang CXX=clang++ bash -c "$(declare -f configure_build); configure_build build/asan -DCMAKE_BUILD_TYPE=Debug -DHLSBRIDGE_SANITIZE=address,undefined"
@@ -136,6 +141,7 @@ if [ -z "${SKIP_BROWSER:-}" ]; then
 fi
 
 # 6. docker/: the image built with podman and run on a lavfi source.
+step playlist-checker bash tests/docker/test_check_playlist.sh
 if [ -z "${SKIP_DOCKER:-}" ]; then
     step docker bash tests/docker/test_docker.sh
 fi
