@@ -27,26 +27,36 @@ record() {
     if [ "$3" -gt 0 ]; then failed_names+=("$1"); fi
 }
 
-# ctest_stage NAME BUILD_DIR: counts each CTest test of BUILD_DIR.
-ctest_stage() {
-    ctest_stage_cmd "$1" ctest --test-dir "$2" --output-on-failure
-}
-
-# ctest_stage_cmd NAME CMD...: CMD ends with a CTest run; counts its tests.
-ctest_stage_cmd() {
-    local name="$1" out total fails
-    shift
+# counted_stage NAME KIND CMD...: runs CMD, whose output ends with a CTest
+# (KIND=ctest) or Python unittest (KIND=unittest) report, and counts each of
+# its tests. No report at all (a build failure) counts as one failure.
+counted_stage() {
+    local name="$1" kind="$2" out total fails
+    shift 2
     out="$logdir/$name.log"
     log "== $name"
     "$@" >"$out" 2>&1
-    grep -E 'tests passed|\*\*\*Failed|Failed  ' "$out" | tail -n 20
-    total=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$out" | tail -1)
-    fails=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$out" | tail -1)
-    if [ -z "$total" ]; then
-        record "$name" 0 1
+    if [ "$kind" = ctest ]; then
+        grep -E 'tests passed|\*\*\*Failed|Failed  ' "$out" | tail -n 20
+        total=$(sed -n 's/.* tests failed out of \([0-9]*\).*/\1/p' "$out" | tail -1)
+        fails=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$out" | tail -1)
     else
-        record "$name" $((total - fails)) "$fails"
+        grep -E '^(FAIL|ERROR):|^concurrent reader|^kill -9|^Ran ' "$out" | tail -n 20
+        total=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$out" | tail -1)
+        fails=$(grep -cE '^(FAIL|ERROR):' "$out")
     fi
+    if [ -z "$total" ]; then
+        tail -n 40 "$out"
+        record "$name" 0 1
+        return
+    fi
+    [ "$fails" -gt 0 ] && tail -n 60 "$out"
+    record "$name" $((total - fails)) "$fails"
+}
+
+# ctest_stage NAME BUILD_DIR: counts each CTest test of BUILD_DIR.
+ctest_stage() {
+    counted_stage "$1" ctest ctest --test-dir "$2" --output-on-failure
 }
 
 # step NAME CMD...: one test that passes when CMD exits 0.
@@ -78,7 +88,7 @@ configure_build() {
 core_stage() {
     CMAKE_ARGS=-DHLSBRIDGE_BUILD_BENCHMARKS=ON bash scripts/build-core.sh --test
 }
-ctest_stage_cmd core-unit core_stage
+counted_stage core-unit ctest core_stage
 
 # 2. ASan + UBSan and TSan (clang, which also checks -Wthread-safety).
 step asan-build env CC=clang CXX=clang++ bash -c "$(declare -f configure_build); configure_build build/asan -DCMAKE_BUILD_TYPE=Debug -DHLSBRIDGE_SANITIZE=address,undefined"
@@ -97,25 +107,6 @@ fuzz_run() {
 step fuzz fuzz_run
 grep -E 'stat::number_of_executed_units' "$logdir/fuzz.log" >&2 || true
 
-# py_stage NAME CMD...: a Python unittest run; counts each test.
-py_stage() {
-    local name="$1" out total fails
-    shift
-    out="$logdir/$name.log"
-    log "== $name"
-    "$@" >"$out" 2>&1
-    grep -E '^(FAIL|ERROR):|^concurrent reader|^kill -9|^Ran ' "$out" | tail -n 20
-    total=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$out" | tail -1)
-    if [ -z "$total" ]; then
-        tail -n 40 "$out"
-        record "$name" 0 1
-        return
-    fi
-    fails=$(grep -cE '^(FAIL|ERROR):' "$out")
-    [ "$fails" -gt 0 ] && tail -n 60 "$out"
-    record "$name" $((total - fails)) "$fails"
-}
-
 # 4. Both FFmpeg series with the muxer, each tested end to end.
 read -r -a all_series <<<"${SERIES:-8.1 7.1}"
 for series in "${all_series[@]}"; do
@@ -123,7 +114,7 @@ for series in "${all_series[@]}"; do
     step "ffmpeg-$series-build" env SKIP_CORE=1 bash scripts/build-ffmpeg.sh "$series"
     export FFMPEG="$HLSBRIDGE_ROOT/$prefix/bin/ffmpeg" FFPROBE="$HLSBRIDGE_ROOT/$prefix/bin/ffprobe"
     step "smoke-$series" bash tests/e2e/smoke.sh
-    py_stage "e2e-$series" python3 -m unittest discover -v -s tests/e2e -p "test_*.py"
+    counted_stage "e2e-$series" unittest python3 -m unittest discover -v -s tests/e2e -p "test_*.py"
     if [ -z "${SKIP_BROWSER:-}" ]; then
         for t in live event vod hostile; do
             step "browser-$t-$series" bash tests/browser/run.sh "$t"
@@ -134,7 +125,7 @@ done
 # 5. Faults on real file systems, the browser-independent server and the
 # demo, with the default series.
 export FFMPEG="$HLSBRIDGE_ROOT/build/ffmpeg/bin/ffmpeg" FFPROBE="$HLSBRIDGE_ROOT/build/ffmpeg/bin/ffprobe"
-py_stage faults python3 -m unittest discover -v -s tests/faults -p "test_*.py"
+counted_stage faults unittest python3 -m unittest discover -v -s tests/faults -p "test_*.py"
 if [ -z "${SKIP_BROWSER:-}" ]; then
     step browser-server bash tests/browser/run.sh server
     step demo bash tests/browser/run.sh demo
