@@ -82,12 +82,13 @@ class HostileNamesTest(TempDirTest):
 
 
 class TimestampJumpTest(TempDirTest):
-    def joined_input(self):
-        """Two 4 s MPEG-TS recordings, the second 100 s later on the clock,
-        joined byte for byte (as `cat` would): the timestamps jump forward."""
+    """Two 4 s MPEG-TS recordings joined byte for byte (as `cat` would) and
+    remuxed with -copyts: the reference timestamps jump at the join."""
+
+    def joined_input(self, first_offset, second_offset):
         joined = self.path("joined.ts")
         with open(joined, "wb") as out:
-            for name, offset in (("a.ts", 0), ("b.ts", 100)):
+            for name, offset in (("a.ts", first_offset), ("b.ts", second_offset)):
                 part = self.path(name)
                 run_ffmpeg([*VIDEO, *AUDIO, "-t", "4", *X264, "-g", "25", *AAC,
                             "-output_ts_offset", str(offset), "-f", "mpegts", part])
@@ -95,33 +96,47 @@ class TimestampJumpTest(TempDirTest):
                     out.write(f.read())
         return joined
 
-    def test_forward_jump_starts_discontinuity_and_sequence_follows(self):
-        joined = self.joined_input()
-        os.makedirs(self.path("out"))
-        out = self.path("out", "live.m3u8")
+    def remux(self, joined, name, *opts):
+        os.makedirs(self.path("out"), exist_ok=True)
+        out = self.path("out", name)
         p = run_ffmpeg(["-copyts", "-i", joined, "-map", "0", "-c", "copy",
-                        "-f", "hlsbridge", "-hls_time", "1", "-hls_list_size", "2", out])
+                        "-f", "hlsbridge", "-hls_time", "1", *opts, out])
         self.assertIn("Timestamp jump", p.stderr)
-        # The window has slid past the discontinuity: it is counted.
-        pl = m3u8.read(out)
-        self.assertTrue(pl.endlist)
-        self.assertEqual(pl.discontinuity_sequence, 1)
-        self.assertFalse(any(s.discontinuity for s in pl.segments))
+        return m3u8.read(out)
 
-    def test_forward_jump_is_marked_on_the_segment_after_it(self):
-        joined = self.joined_input()
-        os.makedirs(self.path("out"))
-        out = self.path("out", "event.m3u8")
-        run_ffmpeg(["-copyts", "-i", joined, "-map", "0", "-c", "copy",
-                    "-f", "hlsbridge", "-hls_time", "1", "-hls_playlist_type", "event",
-                    out])
-        pl = m3u8.read(out)
+    def check_marked_at_join(self, joined):
+        pl = self.remux(joined, "event.m3u8", "-hls_playlist_type", "event")
         marked = [i for i, s in enumerate(pl.segments) if s.discontinuity]
         self.assertEqual(len(marked), 1, pl.uris)
-        # Segments before the mark cover part a (4 s), after it part b.
+        # Segments before the mark cover the first recording, after it the
+        # second; the gap itself belongs to no segment.
         before = sum(s.duration for s in pl.segments[:marked[0]])
         self.assertAlmostEqual(before, 4.0, delta=0.05)
         self.assertAlmostEqual(pl.total_duration, 8.0, delta=0.1)
+        for uri in pl.uris:
+            decode_frames(self.path("out", uri))
+
+    def check_sequence_after_slide(self, joined):
+        pl = self.remux(joined, "live.m3u8", "-hls_list_size", "2")
+        self.assertTrue(pl.endlist)
+        # The window has slid past the discontinuity: it is counted.
+        self.assertEqual(pl.discontinuity_sequence, 1)
+        self.assertFalse(any(s.discontinuity for s in pl.segments))
+
+    def test_forward_jump_is_marked_at_the_join(self):
+        self.check_marked_at_join(self.joined_input(0, 100))
+
+    def test_forward_jump_counted_once_it_slides_out(self):
+        self.check_sequence_after_slide(self.joined_input(0, 100))
+
+    def test_backward_jump_is_marked_at_the_join(self):
+        # ffmpeg's MPEG-TS demuxer reads a backward step as a 33-bit wrap, so
+        # the muxer sees it as a jump forward; either way it is a
+        # discontinuity at the join.
+        self.check_marked_at_join(self.joined_input(100, 0))
+
+    def test_backward_jump_counted_once_it_slides_out(self):
+        self.check_sequence_after_slide(self.joined_input(100, 0))
 
 
 if __name__ == "__main__":
