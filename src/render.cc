@@ -114,13 +114,15 @@ void AppendMillisAsSeconds(int64_t ms, std::string* out) {
 }
 
 Status ValidateProgramDateTime(int64_t unix_ms, int utc_offset_minutes) {
-  const int64_t local = unix_ms + int64_t{utc_offset_minutes} * 60000;
-  if (unix_ms < kMinLocalMs - 86400000 || unix_ms > kMaxLocalMs + 86400000 ||
-      local < kMinLocalMs || local > kMaxLocalMs) {
-    return Status::InvalidArgument(
-        "program date-time " + std::to_string(unix_ms) +
-        " ms is outside the years 0000..9999");
+  const Status out_of_range = Status::InvalidArgument(
+      "program date-time " + std::to_string(unix_ms) +
+      " ms is outside the years 0000..9999");
+  // Bound unix_ms first: adding the offset to an arbitrary value overflows.
+  if (unix_ms < kMinLocalMs - 86400000 || unix_ms > kMaxLocalMs + 86400000) {
+    return out_of_range;
   }
+  const int64_t local = unix_ms + int64_t{utc_offset_minutes} * 60000;
+  if (local < kMinLocalMs || local > kMaxLocalMs) return out_of_range;
   return Status::OK();
 }
 
@@ -204,11 +206,12 @@ Status EncodeUri(std::string_view name, std::string* out) {
 Status ValidateBaseUrl(std::string_view base_url) {
   // Printed verbatim in front of every URI line, so it must already be a
   // valid URI prefix: ASCII characters that RFC 3986 allows, '%' included
-  // (the caller encodes it).
+  // (the caller encodes it). No '?' or '#': the segment name would land in a
+  // query or fragment instead of the path.
   for (unsigned char c : base_url) {
     const bool allowed = IsUnreserved(c) || IsSubDelim(c) || c == '%' ||
-                         c == ':' || c == '/' || c == '?' || c == '#' ||
-                         c == '[' || c == ']' || c == '@';
+                         c == ':' || c == '/' || c == '[' || c == ']' ||
+                         c == '@';
     if (!allowed) {
       char buf[8];
       std::snprintf(buf, sizeof(buf), "0x%02X", c);

@@ -57,8 +57,8 @@ Status ValidateProgramDateTime(int64_t unix_ms, int utc_offset_minutes);
 // LF would inject a tag) and an empty name.
 Status EncodeUri(std::string_view name, std::string* out);
 // Checks a base URL that is prefixed verbatim: only the ASCII characters
-// that RFC 3986 allows in a URI (no control characters, spaces, quotes or raw
-// non-ASCII bytes).
+// that RFC 3986 allows in a URI path prefix (no control characters, spaces,
+// quotes, raw non-ASCII bytes, '?' or '#').
 Status ValidateBaseUrl(std::string_view base_url);
 
 }  // namespace hlsbridge

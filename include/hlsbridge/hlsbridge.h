@@ -84,8 +84,8 @@ typedef struct {
     /* EXT-X-MEDIA-SEQUENCE of the first segment. Default 0. */
     uint64_t start_sequence;
     /* Prepended verbatim to every segment URI (e.g. "https://cdn/live/").
-     * NULL or "": none. Only ASCII characters allowed in a URI (RFC 3986):
-     * percent-encode anything else yourself. */
+     * NULL or "": none. Only ASCII characters allowed in a URI path (RFC
+     * 3986), no '?' or '#': percent-encode anything else yourself. */
     const char *base_url;
     /* Zone of EXT-X-PROGRAM-DATE-TIME, in minutes east of UTC. 0 prints "Z",
      * 60 prints "+01:00". Range -1439..1439. Default 0. */

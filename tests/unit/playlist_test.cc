@@ -84,6 +84,9 @@ TEST_F(PlaylistTest, OpenRejectsBadOptionsNamingThem) {
   o = Options();
   o.base_url = "http://x/\r\n#EXT";
   EXPECT_NE(Playlist::Open(o, &pl).message().find("base URL"), std::string::npos);
+  o.base_url = "http://x/live?token=1&p=";
+  EXPECT_NE(Playlist::Open(o, &pl).message().find("base URL contains 0x3F"),
+            std::string::npos);
   EXPECT_EQ(pl, nullptr);
 }
 

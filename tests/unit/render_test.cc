@@ -291,6 +291,9 @@ TEST(RenderTest, ProgramDateTimeOutsideFourDigitYearsIsRejected) {
   EXPECT_FALSE(ValidateProgramDateTime(-62167219200001, 0).ok());
   EXPECT_FALSE(ValidateProgramDateTime(INT64_MIN, 0).ok());
   EXPECT_FALSE(ValidateProgramDateTime(INT64_MAX, 0).ok());
+  // Found by the fuzzer: the offset was added before the range check.
+  EXPECT_FALSE(ValidateProgramDateTime(INT64_MAX - 1000, 255).ok());
+  EXPECT_FALSE(ValidateProgramDateTime(INT64_MIN + 1000, -255).ok());
 }
 
 TEST(RenderTest, ControlCharactersInUriAreRefused) {
