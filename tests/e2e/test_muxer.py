@@ -234,6 +234,7 @@ class ErrorTest(TempDirTest):
     def test_empty_output_path(self):
         p = run_ffmpeg([*VIDEO, "-t", "1", *X264, "-f", "hlsbridge", ""], check=False)
         self.assertNotEqual(p.returncode, 0)
+        self.assertIn("Empty output path", p.stderr)
 
     def test_line_break_in_segment_name_is_refused(self):
         self.assert_refused(["-hls_segment_filename", self.path("sub", "a\nb%d.ts")],
