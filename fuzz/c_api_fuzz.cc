@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -46,14 +47,27 @@ class Input {
   size_t left_;
 };
 
-const std::string& ScratchDir() {
-  static const std::string dir = [] {
+// A directory of its own for the whole run, removed when the process exits.
+class Scratch {
+ public:
+  Scratch() {
     const char* tmp = getenv("TMPDIR");
-    std::string t = std::string(tmp && *tmp ? tmp : "/tmp") + "/hlsb-fuzz-XXXXXX";
-    if (!mkdtemp(t.data())) __builtin_trap();
-    return t;
-  }();
-  return dir;
+    path_ = std::string(tmp && *tmp ? tmp : "/tmp") + "/hlsb-fuzz-XXXXXX";
+    if (!mkdtemp(path_.data())) __builtin_trap();
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+const std::string& ScratchDir() {
+  static const Scratch scratch;
+  return scratch.path();
 }
 
 void Check(bool ok) {
