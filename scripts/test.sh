@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$HLSBRIDGE_ROOT"
 
 ensure_packages build-essential cmake pkg-config googletest libgtest-dev \
-    libbenchmark-dev clang libclang-rt-14-dev python3
+    libbenchmark-dev clang libclang-rt-dev python3
 
 passed=0
 failed=0

@@ -32,6 +32,11 @@ bool IsTempFileFor(std::string_view path, std::string_view name);
 // left as it was (a failed directory fsync rolls the rename back), and the
 // first error is returned as "<path>: <step>: <reason>", step being one of
 // open, write, fsync, close, rename, fsync dir. The directory must exist.
+//
+// The rollback after a failed directory fsync is a second rename, so a reader
+// polling at that moment may have seen the new content briefly; what stays
+// visible matches what the caller was told (the previous playlist), and the
+// caller's next successful write publishes the new state again.
 Status WriteFileAtomically(Env* env, const std::string& path,
                            std::string_view data,
                            const AtomicWriteOptions& options);

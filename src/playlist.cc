@@ -145,6 +145,7 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
 
   std::string warning;
   LogLevel warning_level = LogLevel::kWarning;
+  std::string notice;
   {
     MutexLock l(&mu_);
     if (finished_) return invalid("added after the playlist was finished");
@@ -181,11 +182,29 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
       }
       target_duration_ = needed;
     }
+    window_ms_ += e.rendered.end_ms - e.rendered.start_ms;
     entries_.push_back(std::move(e));
 
     if (type_ == PlaylistType::kLive && options_.window_size > 0) {
       while (entries_.size() > options_.window_size) {
         Entry& old = entries_.front();
+        // RFC 8216 6.2.2: a live playlist must not shrink below three target
+        // durations, so a window that is short in time keeps more segments.
+        const int64_t old_ms = old.rendered.end_ms - old.rendered.start_ms;
+        if (window_ms_ - old_ms <
+            static_cast<int64_t>(3 * target_duration_) * 1000) {
+          if (!window_widened_) {
+            window_widened_ = true;
+            notice = options_.path + ": keeping more than " +
+                     std::to_string(options_.window_size) +
+                     " segments: RFC 8216 6.2.2 needs at least 3 target "
+                     "durations (" +
+                     std::to_string(3 * target_duration_) +
+                     " s) in a live playlist";
+          }
+          break;
+        }
+        window_ms_ -= old_ms;
         ++media_sequence_;
         // RFC 8216 6.2.2: removing a segment that carried a discontinuity
         // advances the discontinuity sequence.
@@ -202,6 +221,7 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
     ++version_;
   }
   if (!warning.empty()) Log(warning_level, warning);
+  if (!notice.empty()) Log(LogLevel::kInfo, notice);
   return Status::OK();
 }
 
@@ -226,24 +246,41 @@ Snapshot Playlist::TakeSnapshot() const {
 
 std::string Playlist::RenderNow() const { return Render(TakeSnapshot()); }
 
+void Playlist::Emit(const LogLines& lines) const {
+  for (const auto& [level, message] : lines) Log(level, message);
+}
+
 Status Playlist::Write() {
-  MutexLock wl(&write_mu_);
-  return WriteLocked();
+  LogLines lines;
+  Status s;
+  {
+    MutexLock wl(&write_mu_);
+    s = WriteLocked(&lines);
+  }
+  // The callback runs without our locks, so it may call back into us.
+  Emit(lines);
+  return s;
 }
 
 Status Playlist::Finish() {
-  MutexLock wl(&write_mu_);
+  LogLines lines;
+  Status s;
   {
-    MutexLock l(&mu_);
-    if (!finished_) {
-      finished_ = true;
-      ++version_;
+    MutexLock wl(&write_mu_);
+    {
+      MutexLock l(&mu_);
+      if (!finished_) {
+        finished_ = true;
+        ++version_;
+      }
     }
+    s = WriteLocked(&lines);
   }
-  return WriteLocked();
+  Emit(lines);
+  return s;
 }
 
-Status Playlist::WriteLocked() {
+Status Playlist::WriteLocked(LogLines* lines) {
   Snapshot snap;
   {
     MutexLock l(&mu_);
@@ -272,15 +309,16 @@ Status Playlist::WriteLocked() {
     }
   }
   if (s.ok()) {
-    Log(LogLevel::kInfo,
+    lines->emplace_back(
+        LogLevel::kInfo,
         "wrote " + options_.path + ": " + std::to_string(text.size()) +
             " bytes, media sequence " + std::to_string(snap.media_sequence) +
             ", window " + std::to_string(options_.window_size) + ", " +
             std::to_string(snap.segments.size()) + " segments, " +
             std::to_string(latency) + " us");
-    DeleteDueFiles(now);
+    DeleteDueFiles(now, lines);
   } else {
-    Log(LogLevel::kError, s.message());
+    lines->emplace_back(LogLevel::kError, s.message());
   }
   return s;
 }
@@ -314,7 +352,7 @@ void Playlist::NotePublished(const Snapshot& snap, int64_t now_us) {
   }
 }
 
-void Playlist::DeleteDueFiles(int64_t now_us) {
+void Playlist::DeleteDueFiles(int64_t now_us, LogLines* lines) {
   std::vector<std::string> due;
   {
     MutexLock l(&mu_);
@@ -332,9 +370,9 @@ void Playlist::DeleteDueFiles(int64_t now_us) {
     Status s = env_->RemoveFile(file);
     if (s.ok() || s.os_errno() == ENOENT) {
       ++deleted;
-      Log(LogLevel::kDebug, "deleted segment " + file);
+      lines->emplace_back(LogLevel::kDebug, "deleted segment " + file);
     } else {
-      Log(LogLevel::kWarning, s.message());
+      lines->emplace_back(LogLevel::kWarning, s.message());
     }
   }
   if (deleted > 0) {
@@ -360,8 +398,12 @@ int Playlist::DeleteExpired(bool wait) {
       if (left > 0) env_->SleepForMicros(left);
     }
   }
-  MutexLock wl(&write_mu_);
-  DeleteDueFiles(env_->NowMicros());
+  LogLines lines;
+  {
+    MutexLock wl(&write_mu_);
+    DeleteDueFiles(env_->NowMicros(), &lines);
+  }
+  Emit(lines);
   MutexLock l(&mu_);
   return static_cast<int>(pending_.size());
 }

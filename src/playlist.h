@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "env.h"
@@ -34,7 +35,8 @@ struct PlaylistOptions {
   bool remove_stale_temp_files = true;
   bool delete_segments = false;
   Env* env = nullptr;  // nullptr: Env::Default(); not owned
-  // Called without any lock of ours held, from the calling thread.
+  // Called without any lock of ours held, from the calling thread, so it may
+  // call back into the Playlist.
   std::function<void(LogLevel, std::string_view)> log;
 };
 
@@ -72,7 +74,8 @@ class Playlist {
   Playlist& operator=(const Playlist&) = delete;
   ~Playlist();
 
-  // Validates and appends a segment; slides a live window. No I/O.
+  // Validates and appends a segment; slides a live window (never below three
+  // target durations, RFC 8216 6.2.2). No I/O.
   Status AddSegment(const SegmentInput& segment) EXCLUDES(mu_);
   // Publishes the current state atomically (see WriteFileAtomically). Writes
   // are serialized and each renders the state as of its turn, so a newer
@@ -110,15 +113,20 @@ class Playlist {
 
   Playlist(PlaylistOptions options, PlaylistType type, Env* env);
 
+  // Log lines gathered under write_mu_ and emitted after it is released.
+  using LogLines = std::vector<std::pair<LogLevel, std::string>>;
+
   Snapshot SnapshotLocked() const REQUIRES(mu_);
   void Log(LogLevel level, std::string_view message) const;
+  void Emit(const LogLines& lines) const;
   // After a successful publish of `snap`: start hold timers, note playlist
   // lengths for the segments it listed.
   void NotePublished(const Snapshot& snap, int64_t now_us) REQUIRES(mu_);
   // Removes files whose hold time has passed. Called with write_mu_ held so
   // deletions never overtake a publish.
-  void DeleteDueFiles(int64_t now_us) REQUIRES(write_mu_) EXCLUDES(mu_);
-  Status WriteLocked() REQUIRES(write_mu_) EXCLUDES(mu_);
+  void DeleteDueFiles(int64_t now_us, LogLines* lines) REQUIRES(write_mu_)
+      EXCLUDES(mu_);
+  Status WriteLocked(LogLines* lines) REQUIRES(write_mu_) EXCLUDES(mu_);
 
   const PlaylistOptions options_;
   const PlaylistType type_;
@@ -138,6 +146,8 @@ class Playlist {
   uint64_t target_duration_ GUARDED_BY(mu_);
   uint64_t published_target_duration_ GUARDED_BY(mu_) = 0;
   double timeline_seconds_ GUARDED_BY(mu_) = 0;  // end of the last segment
+  int64_t window_ms_ GUARDED_BY(mu_) = 0;  // printed duration of entries_
+  bool window_widened_ GUARDED_BY(mu_) = false;  // told the user once
   bool finished_ GUARDED_BY(mu_) = false;
   uint64_t writes_ok_ GUARDED_BY(mu_) = 0;
   uint64_t writes_failed_ GUARDED_BY(mu_) = 0;

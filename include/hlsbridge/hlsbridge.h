@@ -65,7 +65,8 @@ typedef enum {
 
 /*
  * Receives one line per event (one per write, warnings such as a target
- * duration that had to grow). `message` is valid only during the call.
+ * duration that had to grow). `message` is valid only during the call. It is
+ * called with no lock of the library held, so it may call the library.
  */
 typedef void (*hlsbridge_log_callback)(void *opaque, hlsbridge_log_level level,
                                        const char *message);
@@ -74,7 +75,9 @@ typedef struct {
     /* Playlist file to (re)write. Required. Its directory is created (0755)
      * when missing. */
     const char *path;
-    /* Live window in segments; 0 keeps every segment. */
+    /* Live window in segments; 0 keeps every segment. A live playlist never
+     * shrinks below three target durations (RFC 8216 6.2.2), so a window
+     * that is shorter in time keeps more segments. */
     unsigned window_size;
     hlsbridge_playlist_type type;
     /* Floor of EXT-X-TARGETDURATION in seconds (rounded up to an integer),

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     CHECK(strstr(hlsbridge_last_open_error(), "path is empty") != NULL);
 
     opts.path = path;
-    opts.window_size = 2;
+    opts.window_size = 3;
     opts.target_duration = 2.0;
     opts.log_callback = on_log;
     ret = hlsbridge_playlist_open(&opts, &pl);
@@ -87,6 +87,8 @@ int main(int argc, char **argv)
     seg.uri = "seg 0.ts";
     seg.duration = 2.0;
     seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
+    CHECK(hlsbridge_playlist_add_segment(pl, &seg) == 0);
+    seg.uri = "seg 1.ts";
     CHECK(hlsbridge_playlist_add_segment(pl, &seg) == 0);
     seg.uri = "seg1.ts";
     seg.discontinuity = 1;
@@ -106,6 +108,8 @@ int main(int argc, char **argv)
                      "#EXT-X-VERSION:3\n"
                      "#EXT-X-MEDIA-SEQUENCE:1\n"
                      "#EXT-X-TARGETDURATION:2\n"
+                     "#EXTINF:2.000,\n"
+                     "seg%201.ts\n"
                      "#EXT-X-DISCONTINUITY\n"
                      "#EXT-X-PROGRAM-DATE-TIME:2026-11-24T05:41:50.284Z\n"
                      "#EXTINF:2.000,\n"
@@ -134,7 +138,7 @@ int main(int argc, char **argv)
     CHECK(hlsbridge_playlist_get_stats(pl, &st) == 0);
     CHECK(st.writes_ok == 2 && st.writes_failed == 0);
     CHECK(st.media_sequence == 1 && st.discontinuity_sequence == 0);
-    CHECK(st.segment_count == 2 && st.target_duration == 2 && st.finished);
+    CHECK(st.segment_count == 3 && st.target_duration == 2 && st.finished);
     CHECK(st.last_success_unix_ms > 0);
     CHECK(log_lines == 2);
     hlsbridge_playlist_close(pl);

@@ -170,10 +170,12 @@ TEST_F(PlaylistTest, TargetDurationIsCeilOfPrintedDuration) {
 }
 
 TEST_F(PlaylistTest, TargetDurationNeverDecreasesWhenLongSegmentSlidesOut) {
-  auto pl = Open(Options(2));
+  auto pl = Open(Options(16));
   ASSERT_TRUE(Add(pl.get(), "long.ts", 9.5).ok());
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(Add(pl.get(), "s.ts", 2).ok());
-  EXPECT_NE(pl->RenderNow().find("#EXT-X-TARGETDURATION:10\n"), std::string::npos);
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(Add(pl.get(), "s.ts", 2).ok());
+  const std::string text = pl->RenderNow();
+  EXPECT_EQ(text.find("long.ts"), std::string::npos);
+  EXPECT_NE(text.find("#EXT-X-TARGETDURATION:10\n"), std::string::npos);
 }
 
 TEST_F(PlaylistTest, TargetDurationFloorFromConfiguredSegmentDuration) {
@@ -226,14 +228,55 @@ TEST_F(PlaylistTest, MediaSequenceAdvancesByOnePerRemovedSegment) {
 }
 
 TEST_F(PlaylistTest, DiscontinuitySequenceCountsEachRemovedDiscontinuity) {
-  auto pl = Open(Options(1));
+  auto pl = Open(Options(3));
   ASSERT_TRUE(Add(pl.get(), "a.ts", 2, /*disc=*/true).ok());
   ASSERT_TRUE(Add(pl.get(), "b.ts", 2, /*disc=*/true).ok());
-  EXPECT_EQ(pl->GetStats().discontinuity_sequence, 1u);
   ASSERT_TRUE(Add(pl.get(), "c.ts", 2).ok());
-  EXPECT_EQ(pl->GetStats().discontinuity_sequence, 2u);
   ASSERT_TRUE(Add(pl.get(), "d.ts", 2).ok());
+  EXPECT_EQ(pl->GetStats().discontinuity_sequence, 1u);
+  ASSERT_TRUE(Add(pl.get(), "e.ts", 2).ok());
   EXPECT_EQ(pl->GetStats().discontinuity_sequence, 2u);
+  ASSERT_TRUE(Add(pl.get(), "f.ts", 2).ok());
+  EXPECT_EQ(pl->GetStats().discontinuity_sequence, 2u);
+}
+
+TEST_F(PlaylistTest, ShortWindowKeepsThreeTargetDurationsAndSaysSo) {
+  PlaylistOptions o = Options(1);
+  o.target_duration = 2;
+  auto pl = Open(o);
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(Add(pl.get(), "s.ts", 2).ok());
+  EXPECT_EQ(pl->GetStats().segment_count, 3u);
+  EXPECT_EQ(pl->GetStats().media_sequence, 3u);
+  int notices = 0;
+  for (const auto& [level, line] : logs_) {
+    if (line.find("RFC 8216 6.2.2") != std::string::npos) ++notices;
+  }
+  EXPECT_EQ(notices, 1);
+  // The target duration only grows (here to 6 s), and the minimum with it.
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(Add(pl.get(), "long.ts", 6).ok());
+  EXPECT_EQ(pl->GetStats().target_duration, 6u);
+  EXPECT_EQ(pl->GetStats().segment_count, 3u);
+  EXPECT_EQ(pl->RenderNow().find("s.ts"), std::string::npos);
+}
+
+TEST_F(PlaylistTest, LogCallbackMayCallBackIntoThePlaylist) {
+  PlaylistOptions o = Options();
+  Playlist* self = nullptr;
+  int reentered = 0;
+  o.log = [&](LogLevel, std::string_view msg) {
+    // Would deadlock if the callback ran under the write lock.
+    if (self != nullptr && msg.substr(0, 6) == "wrote ") {
+      (void)self->DeleteExpired(false);
+      (void)self->GetStats();
+      ++reentered;
+    }
+  };
+  auto pl = Open(o);
+  self = pl.get();
+  ASSERT_TRUE(Add(pl.get(), "a.ts", 2).ok());
+  ASSERT_TRUE(pl->Write().ok());
+  ASSERT_TRUE(pl->Finish().ok());
+  EXPECT_EQ(reentered, 2);
 }
 
 TEST_F(PlaylistTest, BaseUrlIsPrefixedToEncodedUri) {
@@ -307,18 +350,18 @@ class DeleteSegmentsTest : public PlaylistTest {
 };
 
 TEST_F(DeleteSegmentsTest, FileKeptForDurationPlusLongestPlaylist) {
-  PlaylistOptions o = Options(2);
+  PlaylistOptions o = Options(3);
   o.delete_segments = true;
   auto pl = Open(o);
-  ASSERT_TRUE(Add(pl.get(), "s0.ts", 2, false, Seg(0)).ok());
-  ASSERT_TRUE(pl->Write().ok());
-  ASSERT_TRUE(Add(pl.get(), "s1.ts", 2, false, Seg(1)).ok());
-  ASSERT_TRUE(pl->Write().ok());  // playlist of 4 s lists s0
-  ASSERT_TRUE(Add(pl.get(), "s2.ts", 2, false, Seg(2)).ok());
-  ASSERT_TRUE(pl->Write().ok());  // s0 leaves: hold 2 + 4 = 6 s from now
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Add(pl.get(), "s" + std::to_string(i) + ".ts", 2, false, Seg(i)).ok());
+    ASSERT_TRUE(pl->Write().ok());  // the last of these lists s0 in 6 s
+  }
+  ASSERT_TRUE(Add(pl.get(), "s3.ts", 2, false, Seg(3)).ok());
+  ASSERT_TRUE(pl->Write().ok());  // s0 leaves: hold 2 + 6 = 8 s from now
   EXPECT_EQ(pl->GetStats().pending_deletions, 1u);
 
-  env_.Advance(5'999'999);
+  env_.Advance(7'999'999);
   ASSERT_TRUE(pl->Write().ok());
   EXPECT_TRUE(env_.FileExists(dir_.File("s0.ts")));
   env_.Advance(1);
@@ -330,12 +373,14 @@ TEST_F(DeleteSegmentsTest, FileKeptForDurationPlusLongestPlaylist) {
 }
 
 TEST_F(DeleteSegmentsTest, HoldStartsOnlyWhenRemovalIsPublished) {
-  PlaylistOptions o = Options(1);
+  PlaylistOptions o = Options(3);
   o.delete_segments = true;
   auto pl = Open(o);
-  ASSERT_TRUE(Add(pl.get(), "s0.ts", 2, false, Seg(0)).ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Add(pl.get(), "s" + std::to_string(i) + ".ts", 2, false, Seg(i)).ok());
+  }
   ASSERT_TRUE(pl->Write().ok());
-  ASSERT_TRUE(Add(pl.get(), "s1.ts", 2, false, Seg(1)).ok());
+  ASSERT_TRUE(Add(pl.get(), "s3.ts", 2, false, Seg(3)).ok());
   env_.Fail(FaultStep::kRename, ENOSPC);
   EXPECT_FALSE(pl->Write().ok());  // the published playlist still lists s0
   env_.Advance(3600'000'000);
@@ -344,15 +389,19 @@ TEST_F(DeleteSegmentsTest, HoldStartsOnlyWhenRemovalIsPublished) {
   env_.Fail(FaultStep::kNone, 0);
   ASSERT_TRUE(pl->Write().ok());
   EXPECT_TRUE(env_.FileExists(dir_.File("s0.ts")));
-  // Waiting sleeps (manual clock) until the 2 + 2 s hold has passed.
+  // Waiting sleeps (manual clock) until the 2 + 6 s hold has passed.
+  const int64_t before = env_.NowMicros();
   EXPECT_EQ(pl->DeleteExpired(true), 0);
+  EXPECT_EQ(env_.NowMicros() - before, 8'000'000);
   EXPECT_FALSE(env_.FileExists(dir_.File("s0.ts")));
 }
 
 TEST_F(DeleteSegmentsTest, OffByDefault) {
-  auto pl = Open(Options(1));
-  ASSERT_TRUE(Add(pl.get(), "s0.ts", 2, false, Seg(0)).ok());
-  ASSERT_TRUE(Add(pl.get(), "s1.ts", 2, false, Seg(1)).ok());
+  auto pl = Open(Options(3));
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(Add(pl.get(), "s" + std::to_string(i) + ".ts", 2, false, Seg(i)).ok());
+  }
+  ASSERT_EQ(pl->GetStats().media_sequence, 1u);
   ASSERT_TRUE(pl->Write().ok());
   env_.Advance(3600'000'000);
   EXPECT_EQ(pl->DeleteExpired(true), 0);

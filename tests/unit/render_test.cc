@@ -192,13 +192,15 @@ TEST_F(RenderGoldenTest, EventPlaylistKeepsAllAndEndsAtFinish) {
 }
 
 TEST_F(RenderGoldenTest, SlidingWindowAdvancesMediaSequence) {
-  auto pl = OpenPlaylist(2);
+  auto pl = OpenPlaylist(3);
   for (int i = 0; i < 5; ++i) Add(pl.get(), "s" + std::to_string(i) + ".ts", 2.0);
   EXPECT_EQ(WriteAndRead(pl.get()),
             "#EXTM3U\n"
             "#EXT-X-VERSION:3\n"
-            "#EXT-X-MEDIA-SEQUENCE:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:2\n"
             "#EXT-X-TARGETDURATION:2\n"
+            "#EXTINF:2.000,\n"
+            "s2.ts\n"
             "#EXTINF:2.000,\n"
             "s3.ts\n"
             "#EXTINF:2.000,\n"
@@ -206,10 +208,11 @@ TEST_F(RenderGoldenTest, SlidingWindowAdvancesMediaSequence) {
 }
 
 TEST_F(RenderGoldenTest, SlidingWindowIncrementsDiscontinuitySequence) {
-  auto pl = OpenPlaylist(2);
+  auto pl = OpenPlaylist(3);
   Add(pl.get(), "s0.ts", 2.0);
   Add(pl.get(), "s1.ts", 2.0, std::nullopt, /*disc=*/true);
   Add(pl.get(), "s2.ts", 2.0);
+  Add(pl.get(), "s3.ts", 2.0);
   // s1 is still in the window: no DISCONTINUITY-SEQUENCE yet.
   EXPECT_EQ(WriteAndRead(pl.get()),
             "#EXTM3U\n"
@@ -220,8 +223,10 @@ TEST_F(RenderGoldenTest, SlidingWindowIncrementsDiscontinuitySequence) {
             "#EXTINF:2.000,\n"
             "s1.ts\n"
             "#EXTINF:2.000,\n"
-            "s2.ts\n");
-  Add(pl.get(), "s3.ts", 2.0);
+            "s2.ts\n"
+            "#EXTINF:2.000,\n"
+            "s3.ts\n");
+  Add(pl.get(), "s4.ts", 2.0);
   EXPECT_EQ(WriteAndRead(pl.get()),
             "#EXTM3U\n"
             "#EXT-X-VERSION:3\n"
@@ -231,7 +236,26 @@ TEST_F(RenderGoldenTest, SlidingWindowIncrementsDiscontinuitySequence) {
             "#EXTINF:2.000,\n"
             "s2.ts\n"
             "#EXTINF:2.000,\n"
-            "s3.ts\n");
+            "s3.ts\n"
+            "#EXTINF:2.000,\n"
+            "s4.ts\n");
+}
+
+TEST_F(RenderGoldenTest, LiveWindowNeverShorterThanThreeTargetDurations) {
+  // Two segments would be 4 s, under 3 x 2 s: RFC 8216 6.2.2 keeps a third.
+  auto pl = OpenPlaylist(2);
+  for (int i = 0; i < 5; ++i) Add(pl.get(), "s" + std::to_string(i) + ".ts", 2.0);
+  EXPECT_EQ(WriteAndRead(pl.get()),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:2\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXTINF:2.000,\n"
+            "s2.ts\n"
+            "#EXTINF:2.000,\n"
+            "s3.ts\n"
+            "#EXTINF:2.000,\n"
+            "s4.ts\n");
 }
 
 TEST_F(RenderGoldenTest, ExtinfPrintedFromCumulativeTimesDoesNotDrift) {
