@@ -75,6 +75,11 @@
  * target durations is a discontinuity, not a gap to be played through. */
 #define HLSBRIDGE_JUMP_TARGET_DURATIONS 3
 
+/* How early a key frame may come and still make a cut (segment.c's
+ * segment_time_delta; see open_segmenter()), microseconds and as an option. */
+#define HLSBRIDGE_CUT_TOLERANCE     1000
+#define HLSBRIDGE_CUT_TOLERANCE_STR "1000us"
+
 enum HLSBridgePlaylistType {
     HLSBRIDGE_TYPE_LIVE,
     HLSBRIDGE_TYPE_EVENT,
@@ -95,7 +100,8 @@ typedef struct HLSBridgeContext {
     AVDictionary *segment_format_options; ///< options of the segment container
     AVDictionary *segment_options;   ///< options of the nested segment muxer
 
-    AVFormatContext *seg;            ///< nested segment muxer
+    AVFormatContext *seg;            ///< nested segment muxer; NULL while media
+                                     ///< is dropped after a failed segment
     hlsbridge_playlist *pl;          ///< playlist core
     char *playlist_path;             ///< playlist file, without "file:"
     char *playlist_dir;              ///< canonical directory of the playlist
@@ -129,6 +135,8 @@ typedef struct HLSBridgeContext {
     int64_t ref_end;                 ///< max(pts + duration) since the last jump
     int64_t frame_dur;               ///< nominal frame duration of a video reference, 0 if unknown
     int discont_pending;             ///< the next segment starts a discontinuity
+    int restart_pending;             ///< a jump happened: start a new segment
+                                     ///< schedule at the next reference key packet
 
     /* Media clock and program date-time. */
     int64_t media_start;             ///< media time at the open segment's start, ref_tb
@@ -210,7 +218,8 @@ static int at_boundary(const char *dir, size_t i)
 static char *segment_uri(HLSBridgeContext *c, const char *url)
 {
     const char *path = local_path(url);
-    const char *name = av_basename(url);
+    /* The name from the path: "file:index0.ts" is named "index0.ts". */
+    const char *name = av_basename(path ? path : url);
     const char *from, *to;
     char *dir, *ret;
     size_t i = 0, common = 0;
@@ -256,6 +265,14 @@ static int sync_path(const char *path, int directory)
     return ret;
 }
 
+/* Removes an unpublished segment file, giving its space back. */
+static void remove_file(AVFormatContext *s, const char *path)
+{
+    if (path && unlink(path) < 0 && errno != ENOENT)
+        av_log(s, AV_LOG_WARNING, "Cannot remove '%s': %s\n", path,
+               av_err2str(AVERROR(errno)));
+}
+
 /* Wall clock in Unix milliseconds. */
 static int64_t wall_ms(void)
 {
@@ -295,7 +312,17 @@ static void publish_segment(AVFormatContext *s, const char *url, int64_t duratio
         av_log(s, AV_LOG_ERROR, "Cannot list segment '%s' (URI '%s'): %s\n",
                url, uri, hlsbridge_playlist_error(c->pl));
         av_free(uri);
-        c->err = ret;
+        if (ret == AVERROR(ENOMEM)) {
+            c->err = ret;
+            return;
+        }
+        /* One segment the core refuses (too short, a date-time out of
+         * range) must not end the stream: leave it out, and tell players
+         * that the media does not follow on from the previous segment. */
+        av_log(s, AV_LOG_ERROR, "Segment '%s' is not published; the next one "
+               "starts a discontinuity\n", url);
+        remove_file(s, path);
+        c->discont_pending = 1;
         return;
     }
     av_log(s, AV_LOG_VERBOSE, "Segment '%s' complete: %.6f s%s\n",
@@ -370,9 +397,7 @@ static void end_segment(AVFormatContext *s, const char *url, int close_ret)
          * (a full disk is the usual cause). */
         av_log(s, AV_LOG_ERROR, "Segment '%s' is not published; the next one "
                "starts a discontinuity\n", url);
-        if (path && unlink(path) < 0 && errno != ENOENT)
-            av_log(s, AV_LOG_WARNING, "Cannot remove '%s': %s\n", path,
-                   av_err2str(AVERROR(errno)));
+        remove_file(s, path);
         c->discont_pending = 1;
     } else {
         publish_segment(s, url, duration);
@@ -453,21 +478,36 @@ static char *default_segment_filename(const char *playlist, const char *ext)
     char *ret;
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
-    av_bprint_append_data(&bp, playlist, base - playlist);
-    for (size_t i = 0; i < stem; i++)
-        av_bprintf(&bp, base[i] == '%' ? "%%%%" : "%c", base[i]);
+    /* The directory and the stem are literal text in a template: '%' is
+     * written "%%" in both. */
+    for (const char *p = playlist; p < base + stem; p++)
+        av_bprintf(&bp, *p == '%' ? "%%%%" : "%c", *p);
     av_bprintf(&bp, "%%d.%s", ext);
     if (av_bprint_finalize(&bp, &ret) < 0)
         return NULL;
     return ret;
 }
 
+/*
+ * Stream whose key packets time the cuts: the first video stream, else the
+ * first audio stream, as segment.c chooses; else the first stream that is not
+ * a cover picture. A subtitle or data stream is sparse and cuts late.
+ */
 static int select_reference_stream(AVFormatContext *s)
 {
-    for (int i = 0; i < s->nb_streams; i++)
-        if (s->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
-            !(s->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
-            return i;
+    static const enum AVMediaType order[] = {
+        AVMEDIA_TYPE_VIDEO, AVMEDIA_TYPE_AUDIO, AVMEDIA_TYPE_UNKNOWN,
+    };
+
+    for (int k = 0; k < FF_ARRAY_ELEMS(order); k++) {
+        for (int i = 0; i < s->nb_streams; i++) {
+            const AVStream *st = s->streams[i];
+            if ((order[k] == AVMEDIA_TYPE_UNKNOWN ||
+                 st->codecpar->codec_type == order[k]) &&
+                !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+                return i;
+        }
+    }
     return 0;
 }
 
@@ -514,9 +554,16 @@ static av_cold int open_playlist(AVFormatContext *s)
 
     /* Segment files go through avio, which creates no directory. */
     if (local_path(c->segment_filename)) {
-        char *copy = av_strdup(local_path(c->segment_filename));
+        /* The directory of the first file name, where "%%" is one '%'. */
+        const char *tmpl = local_path(c->segment_filename);
+        size_t size      = strlen(tmpl) + 32;
+        char *copy       = av_malloc(size);
         if (!copy)
             return AVERROR(ENOMEM);
+        if (av_get_frame_filename(copy, size, tmpl, (int)c->start_number) < 0) {
+            av_free(copy);
+            return AVERROR(EINVAL);
+        }
         /* av_dirname() returns "." without touching a name with no '/'. */
         dir = av_dirname(copy);
         if (access(dir, F_OK) < 0 && ff_mkdir_p(dir) < 0 && access(dir, F_OK) < 0) {
@@ -572,7 +619,7 @@ static av_cold int check_segment_options(AVFormatContext *s)
     return 0;
 }
 
-static av_cold int open_segmenter(AVFormatContext *s)
+static int open_segmenter(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
     const AVDictionaryEntry *e;
@@ -622,7 +669,8 @@ static av_cold int open_segmenter(AVFormatContext *s)
      * (x264 with B-frames at 30 fps starts at 2/30 s), a keyframe that lies
      * exactly on a cut misses it by less than 1 us and the segment doubles.
      * A millisecond of tolerance cuts there, as the user asked. */
-    av_dict_set(&opts, "segment_time_delta", "0.001", AV_DICT_DONT_OVERWRITE);
+    av_dict_set(&opts, "segment_time_delta", HLSBRIDGE_CUT_TOLERANCE_STR,
+                AV_DICT_DONT_OVERWRITE);
     if (c->segment_format_options &&
         (ret = av_opt_set_dict_val(seg->priv_data, "segment_format_options",
                                    c->segment_format_options, 0)) < 0)
@@ -848,30 +896,162 @@ static void account_reference_packet(HLSBridgeContext *c, const AVPacket *pkt)
     c->last_dts = dts;
 }
 
-static int restart_segmenter(AVFormatContext *s, AVPacket *pkt, int err)
+/*
+ * Frees the segment muxer. A segment file it still holds open is closed and
+ * removed, never ended or published.
+ */
+static void stop_segmenter(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
-    int ret;
+    int had_file = !!c->seg_pb;
 
-    av_log(s, AV_LOG_WARNING, "Segment muxer stopped (%s); starting again "
-           "at segment %"PRId64"\n", av_err2str(err),
-           c->start_number + c->segments_opened);
     c->closing = 1;
     avformat_free_context(c->seg);
     c->seg     = NULL;
     c->closing = 0;
+    if (had_file && c->seg_url)
+        remove_file(s, local_path(c->seg_url));
+}
+
+/*
+ * A write into the open segment file failed (a full disk, most often): avio
+ * keeps the error, so every later packet of this segment would fail too. The
+ * segment is dropped, and media with it until the next cut point, where
+ * start_segmenter() tries again.
+ */
+static void drop_segment(AVFormatContext *s, int err)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    av_log(s, AV_LOG_ERROR, "Cannot write segment '%s': %s; it is not "
+           "published, and media is dropped until the next segment\n",
+           c->seg_url, av_err2str(err));
+    stop_segmenter(s);
+    c->discont_pending = 1;
+}
+
+/*
+ * Starts a segment muxer whose first segment opens with pkt, a reference key
+ * packet, so that its cut schedule starts there. Only a lack of memory is
+ * fatal: after any other failure media is dropped until the next cut point.
+ */
+static int start_segmenter(AVFormatContext *s, AVPacket *pkt)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    c->restart_pending = 0;
     if ((ret = open_segmenter(s)) < 0 ||
         (ret = avformat_write_header(c->seg, NULL)) < 0) {
-        c->err = ret;
-        return ret;
+        stop_segmenter(s);
+        if (ret == AVERROR(ENOMEM))
+            return ret;
+        av_log(s, AV_LOG_ERROR, "Cannot start segment %"PRId64": %s; media "
+               "is dropped until the next segment\n",
+               c->start_number + c->segments_opened, av_err2str(ret));
+        /* The dropped media starts with this packet. */
+        c->seg_has_ref     = 0;
+        c->seg_acc         = 0;
+        c->discont_pending = 1;
+        return 0;
     }
-    return ff_write_chained(c->seg, pkt->stream_index, pkt, s, 0);
+    ret = ff_write_chained(c->seg, pkt->stream_index, pkt, s, 0);
+    if (ret < 0 && c->seg_pb && c->seg_pb->error < 0) {
+        drop_segment(s, c->seg_pb->error);
+        ret = 0;
+    }
+    return ret;
+}
+
+/* Media time dropped so far since the last published or failed cut, ref_tb. */
+static int64_t dropped_duration(const HLSBridgeContext *c)
+{
+    if (!c->seg_has_ref)
+        return 0;
+    if (c->pkt_is_ref && !c->pkt_jump)
+        return c->seg_acc + c->pkt_pts - c->run_start;
+    return c->seg_acc + c->run_end - c->run_start;
+}
+
+/*
+ * While media is dropped: at a reference key packet one target duration
+ * after the failed segment's start (where it would have been cut), or after a
+ * jump, start again; drop anything else. Trying once per target duration
+ * gives one error line per lost segment while the disk stays full, however
+ * short the GOP.
+ */
+static int resume_segmenter(AVFormatContext *s, AVPacket *pkt, int is_key_ref)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int64_t dropped;
+
+    if (!is_key_ref)
+        return 0;
+    dropped = dropped_duration(c);
+    if (c->seg_has_ref && !c->restart_pending &&
+        av_compare_ts(dropped, c->ref_tb, c->hls_time - HLSBRIDGE_CUT_TOLERANCE,
+                      AV_TIME_BASE_Q) < 0)
+        return 0;
+
+    c->media_start += dropped;
+    av_log(s, AV_LOG_VERBOSE, "Starting segment %"PRId64" after %s s of "
+           "dropped media\n", c->start_number + c->segments_opened,
+           av_ts2timestr(dropped, &c->ref_tb));
+    return start_segmenter(s, pkt);
+}
+
+/*
+ * segment.c cuts at first_pts + n * segment_time. After a jump forward every
+ * key frame is past that schedule until n catches up (a run of one-GOP
+ * segments); after a jump back none reaches it for as long. So the segment
+ * ends at the jump (at its first key packet), and a new segment muxer takes
+ * over with a schedule that starts there.
+ */
+static int cut_and_restart(AVFormatContext *s, AVPacket *pkt)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    /* Ends and publishes the open segment through hlsbridge_io_close2(); a
+     * segment that cannot be completed is reported and left out there. */
+    ret = av_write_trailer(c->seg);
+    if (ret < 0)
+        av_log(s, AV_LOG_WARNING, "Segment muxer trailer: %s\n", av_err2str(ret));
+    stop_segmenter(s);
+    return start_segmenter(s, pkt);
+}
+
+/* Passes a packet to the segment muxer; see drop_segment(). */
+static int forward_packet(AVFormatContext *s, AVPacket *pkt)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    ret = ff_write_chained(c->seg, pkt->stream_index, pkt, s, 0);
+    if (ret >= 0 || c->err)
+        return ret;
+    if (c->seg_pb && c->seg_pb->error < 0) {
+        drop_segment(s, c->seg_pb->error);
+        return 0;
+    }
+    /* The segment muxer stops for good when it cannot end or start a segment
+     * at a cut: it closed its file and opened no other (end_segment() left
+     * the segment out). Start again with this packet, the cut's key packet. */
+    if (!c->seg_pb) {
+        av_log(s, AV_LOG_WARNING, "Segment muxer stopped (%s); starting again "
+               "at segment %"PRId64"\n", av_err2str(ret),
+               c->start_number + c->segments_opened);
+        stop_segmenter(s);
+        return start_segmenter(s, pkt);
+    }
+    return ret;
 }
 
 static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
 {
     HLSBridgeContext *c = s->priv_data;
     int is_ref = pkt->stream_index == c->ref_stream && pkt->pts != AV_NOPTS_VALUE;
+    int is_key_ref = is_ref && (pkt->flags & AV_PKT_FLAG_KEY);
     int ret;
 
     if (c->err)
@@ -881,16 +1061,18 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
     c->pkt_jump   = 0;
     if (is_ref)
         track_reference_packet(s, pkt);
+    if (c->pkt_jump)
+        c->restart_pending = 1;
 
     /* Not interleaved: the segment muxer handles this very packet now, so a
      * segment it closes meanwhile was ended by this packet. */
     c->in_packet = 1;
-    ret = ff_write_chained(c->seg, pkt->stream_index, pkt, s, 0);
-    /* The segment muxer stops for good when it cannot end a segment (a full
-     * disk): it closed its file and opened no other. Start a new one with
-     * this packet, so that the stream goes on once space is back. */
-    if (ret < 0 && !c->seg_pb && !c->err)
-        ret = restart_segmenter(s, pkt, ret);
+    if (!c->seg)
+        ret = resume_segmenter(s, pkt, is_key_ref);
+    else if (c->restart_pending && is_key_ref)
+        ret = cut_and_restart(s, pkt);
+    else
+        ret = forward_packet(s, pkt);
     c->in_packet = 0;
 
     if (is_ref)
@@ -909,7 +1091,12 @@ static int hlsbridge_write_trailer(AVFormatContext *s)
     c->finishing = 1;
     /* After a fatal error the segment muxer may be half built: it ends in
      * deinit without publishing; what was published is still finished. */
-    trailer_ret = c->err ? c->err : av_write_trailer(c->seg);
+    if (c->err)
+        trailer_ret = c->err;
+    else if (c->seg)
+        trailer_ret = av_write_trailer(c->seg);
+    else
+        trailer_ret = 0; /* media was being dropped: nothing to end */
     if (trailer_ret < 0 && !c->err)
         av_log(s, AV_LOG_ERROR, "Segment muxer trailer: %s\n",
                av_err2str(trailer_ret));
@@ -952,9 +1139,13 @@ static int hlsbridge_check_bitstream(AVFormatContext *s, AVStream *st,
 {
     HLSBridgeContext *c = s->priv_data;
     AVFormatContext *seg = c->seg;
-    const FFOutputFormat *ofmt = ffofmt(seg->oformat);
+    const FFOutputFormat *ofmt;
     int ret;
 
+    /* No segment muxer while media is dropped: ask again at a later packet. */
+    if (!seg)
+        return 0;
+    ofmt = ffofmt(seg->oformat);
     if (!ofmt->check_bitstream)
         return 1;
     ret = ofmt->check_bitstream(seg, seg->streams[st->index], pkt);

@@ -22,10 +22,10 @@ X264 = ["-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-keyint_min", "50
 AAC = ["-c:a", "aac", "-b:a", "64k"]
 
 
-def run_ffmpeg(args, timeout=120, check=True):
-    cmd = [FFMPEG, "-hide_banner", "-nostdin", "-y", *args]
+def run_ffmpeg(args, timeout=120, check=True, cwd=None):
+    cmd = [os.path.abspath(FFMPEG), "-hide_banner", "-nostdin", "-y", *args]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout, text=True, errors="replace")
+                       timeout=timeout, text=True, errors="replace", cwd=cwd)
     if check and p.returncode != 0:
         raise AssertionError(f"ffmpeg failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-3000:]}")
     return p

@@ -85,12 +85,13 @@ class TimestampJumpTest(TempDirTest):
     """Two 4 s MPEG-TS recordings joined byte for byte (as `cat` would) and
     remuxed with -copyts: the reference timestamps jump at the join."""
 
-    def joined_input(self, first_offset, second_offset):
+    def joined_input(self, first_offset, second_offset, gop=25):
         joined = self.path("joined.ts")
         with open(joined, "wb") as out:
             for name, offset in (("a.ts", first_offset), ("b.ts", second_offset)):
                 part = self.path(name)
-                run_ffmpeg([*VIDEO, *AUDIO, "-t", "4", *X264, "-g", "25", *AAC,
+                run_ffmpeg([*VIDEO, *AUDIO, "-t", "4", *X264, "-g", str(gop),
+                            "-keyint_min", str(gop), *AAC,
                             "-output_ts_offset", str(offset), "-f", "mpegts", part])
                 with open(part, "rb") as f:
                     out.write(f.read())
@@ -122,6 +123,30 @@ class TimestampJumpTest(TempDirTest):
         # The window has slid past the discontinuity: it is counted.
         self.assertEqual(pl.discontinuity_sequence, 1)
         self.assertFalse(any(s.discontinuity for s in pl.segments))
+
+    def check_durations_after_jump(self, joined, gop):
+        # A GOP shorter than hls_time: segment.c's cut schedule (first pts +
+        # n * hls_time) must start again at the jump, or every key frame
+        # after it is past the schedule and cuts a one-GOP segment.
+        pl = self.remux(joined, "short-gop.m3u8", "-hls_playlist_type", "event")
+        marked = [i for i, s in enumerate(pl.segments) if s.discontinuity]
+        self.assertEqual(len(marked), 1, pl.uris)
+        gop_s = gop / 25
+        for part in (pl.segments[:marked[0]], pl.segments[marked[0]:]):
+            durations = [s.duration for s in part]
+            self.assertEqual(len(durations), 4, durations)
+            for d in durations[:-1]:
+                self.assertGreaterEqual(d, 1.0 - 0.002, durations)
+                self.assertLessEqual(d, 1.0 + gop_s + 0.002, durations)
+            self.assertAlmostEqual(sum(durations), 4.0, delta=0.05)
+        for uri in pl.uris:
+            decode_frames(self.path("out", uri))
+
+    def test_forward_jump_restarts_cut_schedule(self):
+        self.check_durations_after_jump(self.joined_input(0, 100, gop=5), gop=5)
+
+    def test_backward_jump_restarts_cut_schedule(self):
+        self.check_durations_after_jump(self.joined_input(100, 0, gop=5), gop=5)
 
     def test_forward_jump_is_marked_at_the_join(self):
         self.check_marked_at_join(self.joined_input(0, 100))

@@ -181,16 +181,20 @@ class EmbeddingTest(TempDirTest):
     by name, sets options with an AVDictionary, and sees every segment file
     go through its own io_open/io_close2."""
 
-    def test_application_opens_muxer_by_name(self):
+    def build_app(self, name):
         prefix = os.path.dirname(os.path.dirname(os.path.abspath(FFMPEG)))
         pc = os.path.join(prefix, "lib", "pkgconfig")
         flags = subprocess.run(["pkg-config", "--cflags", "--libs", "--static", "libavformat"],
                                env={**os.environ, "PKG_CONFIG_PATH": pc},
                                stdout=subprocess.PIPE, text=True, check=True).stdout.split()
-        app = self.path("embed_app")
-        src = os.path.join(os.path.dirname(__file__), "embed_app.c")
+        app = self.path(name)
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".c")
         subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-o", app, src, *flags],
                        check=True)
+        return app
+
+    def test_application_opens_muxer_by_name(self):
+        app = self.build_app("embed_app")
         media = self.path("in.ts")
         run_ffmpeg([*VIDEO, *AUDIO, "-t", "5", *X264, "-g", "25", *AAC, "-f", "mpegts", media])
         os.makedirs(self.path("out"))
@@ -206,6 +210,31 @@ class EmbeddingTest(TempDirTest):
         self.assertEqual(p.stdout.strip(), "segments opened: 5, closed: 5")
         for uri in pl.uris:
             decode_frames(self.path("out", uri))
+
+    def test_stream_starting_while_no_segment_can_be_written(self):
+        # The application's own packet order: video alone until the segment
+        # directory vanishes and a cut fails, then the first audio packet
+        # (the muxer's check_bitstream runs with no segment muxer), then the
+        # directory returns and segments are published again.
+        app = self.build_app("late_stream_app")
+        media = self.path("in.ts")
+        run_ffmpeg([*VIDEO, *AUDIO, "-t", "6", *X264, "-g", "25", *AAC, "-f", "mpegts", media])
+        out = self.path("out")
+        os.makedirs(out)
+        p = subprocess.run([app, media, out], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        self.assertIn("Cannot open '%s'" % os.path.join(out, "seg", "s3.ts"), p.stderr)
+        pl = m3u8.read(os.path.join(out, "index.m3u8"))
+        self.assertTrue(pl.endlist)
+        self.assertEqual(pl.uris[:2], ["seg/s0.ts", "seg/s1.ts"])
+        marked = [i for i, s in enumerate(pl.segments) if s.discontinuity]
+        self.assertEqual(len(marked), 1, pl.uris)
+        after = pl.segments[marked[0]:]
+        # Dropped from the failed cut at 3 s to the next cut point at 4 s.
+        self.assertAlmostEqual(sum(s.duration for s in after), 2.0, delta=0.05)
+        audio = sum(decode_frames(os.path.join(out, s.uri)).get("audio", 0) for s in after)
+        self.assertGreater(audio, 0)
 
 
 class ErrorTest(TempDirTest):
@@ -241,6 +270,53 @@ class ErrorTest(TempDirTest):
                             "hls_segment_filename")
 
 
+class PathTest(TempDirTest):
+    def test_file_protocol_prefix_is_not_part_of_the_uri(self):
+        run_ffmpeg([*VIDEO, "-t", "4", *X264, "-f", "hlsbridge", "-hls_time", "2",
+                    "-hls_playlist_type", "vod", "file:index.m3u8"], cwd=self.dir)
+        pl = m3u8.read(self.path("index.m3u8"))
+        self.assertEqual(pl.uris, ["index0.ts", "index1.ts"])
+        self.assertEqual(decode_frames(self.path("index.m3u8"))["video"], 100)
+
+    def test_percent_in_playlist_directory(self):
+        # '%' is literal in the directory as in the name: the default segment
+        # template escapes both.
+        out = self.path("pct", "100%x", "index.m3u8")
+        run_ffmpeg([*VIDEO, "-t", "4", *X264, "-f", "hlsbridge", "-hls_time", "2",
+                    "-hls_playlist_type", "vod", out])
+        pl = m3u8.read(out)
+        self.assertEqual(pl.uris, ["index0.ts", "index1.ts"])
+        self.assertEqual(sorted(os.listdir(self.path("pct"))), ["100%x"])
+        self.assertEqual(sorted(os.listdir(self.path("pct", "100%x"))),
+                         ["index.m3u8", "index0.ts", "index1.ts"])
+        self.assertEqual(decode_frames(out)["video"], 100)
+
+
+class SegmentErrorTest(TempDirTest):
+    def test_refused_segment_is_left_out_and_the_stream_goes_on(self):
+        # 2000 frames/s (0.5 ms each) with a 0.5 s gap after 0.6 s, cut every
+        # 0.25 s: segment.c's schedule (first pts + n * 0.25) lags behind the
+        # gap, so the key frame after the one that ends it cuts again, leaving
+        # a one-frame segment of 0.5 ms, under the core's 1 ms minimum.
+        out = self.path("index.m3u8")
+        p = run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=2000",
+                        "-vf", "setpts=N/(2000*TB)+if(gte(N\\,1200)\\,0.5/TB\\,0)",
+                        "-frames:v", "2900", "-c:v", "libx264", "-preset", "ultrafast",
+                        "-g", "1", "-f", "hlsbridge", "-hls_time", "0.25",
+                        "-hls_playlist_type", "vod", out])
+        self.assertRegex(p.stderr, r"Cannot list segment '[^']*index3\.ts'.*0\.0005")
+        pl = m3u8.read(out)
+        self.assertTrue(pl.endlist)
+        self.assertNotIn("index3.ts", pl.uris)
+        self.assertFalse(os.path.exists(self.path("index3.ts")), "unlisted file left")
+        self.assertEqual(pl.uris[:4], ["index0.ts", "index1.ts", "index2.ts", "index4.ts"])
+        self.assertEqual([s.discontinuity for s in pl.segments[:4]],
+                         [False, False, False, True])
+        self.assertGreaterEqual(len(pl.segments), 7, pl.uris)
+        for uri in pl.uris:
+            decode_frames(self.path(uri))
+
+
 class StreamsTest(TempDirTest):
     def check(self, args, kinds):
         out = self.path("index.m3u8")
@@ -260,6 +336,17 @@ class StreamsTest(TempDirTest):
 
     def test_video_only(self):
         self.check([*VIDEO, *X264], ["video"])
+
+    def test_audio_reference_when_the_only_video_is_a_cover_picture(self):
+        # Stream 0 is a cover picture (a frame every 5 s): cuts follow the
+        # audio stream, as segment.c would choose, not stream 0.
+        pl = self.check(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=1/5", *AUDIO,
+                         "-map", "0:v", "-map", "1:a", "-disposition:v:0", "attached_pic",
+                         "-c:v", "libx264", "-g", "1", *AAC], ["video", "audio"])
+        durations = [s.duration for s in pl.segments]
+        self.assertGreaterEqual(len(durations), 3, durations)
+        for d in durations[:2]:
+            self.assertAlmostEqual(d, 2.0, delta=0.03)
 
     def test_two_audio_tracks(self):
         self.check([*VIDEO, *AUDIO, "-f", "lavfi", "-i", "sine=frequency=880",

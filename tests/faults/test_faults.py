@@ -265,18 +265,22 @@ FILL_AFTER_SEGMENTS = 8
 PAGE = 4096
 DISK_FULL_SIZE = -(-int(FILL_AFTER_SEGMENTS * (VIDEO_BPS + AUDIO_BPS) / 8 * TS_OVERHEAD)
                    // PAGE) * PAGE
+HIGH_VIDEO_BPS = 2000000
 
 
 class DiskFullTest(FaultTest):
     """A small tmpfs fills up mid-stream."""
 
-    def fill_disk(self, d):
+    def fill_disk(self, d, input_args=None, hls_time=1, list_size=4, size=DISK_FULL_SIZE,
+                  full_for=2.5):
         """Starts a live run into tmpfs d, waits until the disk is full and for
-        two more segment durations. Returns (ffmpeg, watcher, playlist)."""
+        `full_for` seconds more. Returns (ffmpeg, watcher, playlist)."""
         playlist = os.path.join(d, "index.m3u8")
+        if input_args is None:
+            input_args = hu.lavfi_input("%d" % VIDEO_BPS, "%d" % AUDIO_BPS)
         cmd = hu.ffmpeg_command(
-            hu.lavfi_input("%d" % VIDEO_BPS, "%d" % AUDIO_BPS),
-            hu.hlsbridge_args(playlist, hls_time=1, list_size=4), duration=60)
+            input_args, hu.hlsbridge_args(playlist, hls_time=hls_time, list_size=list_size),
+            duration=90)
         ff = hu.FFmpeg(cmd)
         self.addCleanup(ff.kill)
         watcher = hu.PlaylistWatcher(playlist)
@@ -285,11 +289,11 @@ class DiskFullTest(FaultTest):
         t0 = time.monotonic()
         line = ff.wait_for_stderr(re.escape(ENOSPC_TEXT), timeout=40)
         self.assertIsNotNone(line, "the %d-byte tmpfs never filled up (%d bytes free):\n%s"
-                             % (DISK_FULL_SIZE, hu.fs_free_bytes(d), ff.stderr_tail()))
+                             % (size, hu.fs_free_bytes(d), ff.stderr_tail()))
         log("disk full: tmpfs of %d bytes full after %.1f s: %s"
-            % (DISK_FULL_SIZE, time.monotonic() - t0, line.strip()))
+            % (size, time.monotonic() - t0, line.strip()))
         # The disk stays full: at least one more segment write hits ENOSPC.
-        time.sleep(2.5)
+        time.sleep(full_for)
         return ff, watcher, playlist
 
     def assert_watch_clean(self, watcher):
@@ -326,48 +330,77 @@ class DiskFullTest(FaultTest):
     def test_disk_full_resumes_when_space_returns(self):
         with hu.tmpfs(self.dir, size=DISK_FULL_SIZE) as d:
             ff, watcher, playlist = self.fill_disk(d)
-            self.assertTrue(ff.alive(), "ffmpeg stopped on the full disk (exit status %s), "
-                            "so publishing cannot resume without a restart:\n%s"
-                            % (ff.proc.poll(), ff.stderr_tail(30)))
-            self.assertEqual(hu.temp_files(d), [], "temp file left while the disk is full")
-            self.assert_enospc_logged(ff, d)
+            self.check_resumes(d, ff, watcher, playlist, resume_within=8)
 
-            # Free space the way a cleanup job would: delete segment files that
-            # already left the window (numbers below the first listed one), so
-            # the published playlist stays whole while we do it.
-            before = hu.read_playlist(playlist)
-            first = segment_number(before.segments[0].uri)
-            freed = 0
-            for name in os.listdir(d):
-                m = SEGMENT_NUMBER_RE.search(name)
-                if m and int(m.group(1)) < first:
-                    freed += os.path.getsize(os.path.join(d, name))
-                    os.remove(os.path.join(d, name))
-            log("disk full: freed %d bytes (segments below #%d)" % (freed, first))
-            self.assertGreater(freed, 0)
-            t_free = time.monotonic()
-            last_uri = before.segments[-1].uri
-            after = watcher.wait_for(
-                lambda p: p.media_sequence != before.media_sequence or
-                p.segments[-1].uri != last_uri, timeout=8)
-            self.assertIsNotNone(after, "publishing did not resume within 8 s after space "
-                                 "was freed:\n%s" % ff.stderr_tail(30))
-            log("disk full: publishing resumed %.1f s after space was freed"
-                % (time.monotonic() - t_free))
-            ff.kill()
-            watcher.poll()
-            watcher.stop()
-            self.assert_watch_clean(watcher)
-            for _, _, pl in watcher.versions_since(t_free):
-                self.assert_playlist_ok(playlist, pl, "playlist after space came back")
-                # Segments lost to the full disk leave a hole in the timeline:
-                # RFC 8216 4.3.2.3 wants EXT-X-DISCONTINUITY after it.
-                for prev, seg in zip(pl.segments, pl.segments[1:]):
-                    if segment_number(seg.uri) != segment_number(prev.uri) + 1:
-                        self.assertTrue(seg.discontinuity,
-                                        "segments %s -> %s: a hole without "
-                                        "EXT-X-DISCONTINUITY:\n%s" % (prev.uri, seg.uri, pl.text))
-            self.assertEqual(hu.temp_files(d), [])
+    def test_disk_full_mid_segment_at_high_bitrate_resumes(self):
+        # 2 Mb/s (constant: x264 pads with filler data) in 2 s segments: a
+        # segment is about 530 KB, so the disk fills while avio flushes its
+        # buffer in the middle of a segment, not at a cut. The window (3
+        # segments, 3 target durations) fits; about 6 segments fill the disk.
+        hls_time = 2
+        segment_bytes = int(hls_time * (HIGH_VIDEO_BPS + AUDIO_BPS) / 8 * 1.03)
+        size = -(-6 * segment_bytes // PAGE) * PAGE
+        input_args = hu.lavfi_input("%d" % HIGH_VIDEO_BPS, "%d" % AUDIO_BPS) + [
+            "-minrate", "%d" % HIGH_VIDEO_BPS, "-maxrate", "%d" % HIGH_VIDEO_BPS,
+            "-bufsize", "%d" % (HIGH_VIDEO_BPS // 2), "-x264-params", "nal-hrd=cbr"]
+        with hu.tmpfs(self.dir, size=size) as d:
+            t_start = time.monotonic()
+            ff, watcher, playlist = self.fill_disk(d, input_args, hls_time=hls_time,
+                                                   list_size=3, size=size, full_for=4.5)
+            # Each try to write a segment on the full disk fails once, with
+            # one error line: no retry per packet or per key frame.
+            failures = [l for l in ff.stderr().splitlines() if ENOSPC_TEXT in l]
+            bound = (time.monotonic() - t_start) / hls_time + 2
+            self.assertLessEqual(len(failures), bound, "%d ENOSPC lines in %.1f s:\n%s"
+                                 % (len(failures), time.monotonic() - t_start,
+                                    ff.stderr_tail(30)))
+            self.check_resumes(d, ff, watcher, playlist, resume_within=4 * hls_time + 2)
+
+    def check_resumes(self, d, ff, watcher, playlist, resume_within):
+        """Frees space on the full tmpfs d and checks that publishing resumes
+        within `resume_within` seconds, with a discontinuity after the hole."""
+        self.assertTrue(ff.alive(), "ffmpeg stopped on the full disk (exit status %s), "
+                        "so publishing cannot resume without a restart:\n%s"
+                        % (ff.proc.poll(), ff.stderr_tail(30)))
+        self.assertEqual(hu.temp_files(d), [], "temp file left while the disk is full")
+        self.assert_enospc_logged(ff, d)
+
+        # Free space the way a cleanup job would: delete segment files that
+        # already left the window (numbers below the first listed one), so
+        # the published playlist stays whole while we do it.
+        before = hu.read_playlist(playlist)
+        first = segment_number(before.segments[0].uri)
+        freed = 0
+        for name in os.listdir(d):
+            m = SEGMENT_NUMBER_RE.search(name)
+            if m and int(m.group(1)) < first:
+                freed += os.path.getsize(os.path.join(d, name))
+                os.remove(os.path.join(d, name))
+        log("disk full: freed %d bytes (segments below #%d)" % (freed, first))
+        self.assertGreater(freed, 0)
+        t_free = time.monotonic()
+        last_uri = before.segments[-1].uri
+        after = watcher.wait_for(
+            lambda p: p.media_sequence != before.media_sequence or
+            p.segments[-1].uri != last_uri, timeout=resume_within)
+        self.assertIsNotNone(after, "publishing did not resume within %g s after space "
+                             "was freed:\n%s" % (resume_within, ff.stderr_tail(30)))
+        log("disk full: publishing resumed %.1f s after space was freed"
+            % (time.monotonic() - t_free))
+        ff.kill()
+        watcher.poll()
+        watcher.stop()
+        self.assert_watch_clean(watcher)
+        for _, _, pl in watcher.versions_since(t_free):
+            self.assert_playlist_ok(playlist, pl, "playlist after space came back")
+            # Segments lost to the full disk leave a hole in the timeline:
+            # RFC 8216 4.3.2.3 wants EXT-X-DISCONTINUITY after it.
+            for prev, seg in zip(pl.segments, pl.segments[1:]):
+                if segment_number(seg.uri) != segment_number(prev.uri) + 1:
+                    self.assertTrue(seg.discontinuity,
+                                    "segments %s -> %s: a hole without "
+                                    "EXT-X-DISCONTINUITY:\n%s" % (prev.uri, seg.uri, pl.text))
+        self.assertEqual(hu.temp_files(d), [])
 
 
 class ReadOnlyTest(FaultTest):
