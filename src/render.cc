@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cinttypes>
-#include <cstdio>
 
 namespace hlsbridge {
 
@@ -67,6 +66,13 @@ bool IsSubDelim(unsigned char c) {
 
 bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
+constexpr char kHex[] = "0123456789ABCDEF";
+
+// "0x0A": how error messages name a byte that is not allowed.
+std::string HexByte(unsigned char c) {
+  return std::string{'0', 'x', kHex[c >> 4], kHex[c & 15]};
+}
+
 // Length of a "scheme://" prefix (RFC 3986 3.1), or 0.
 size_t SchemePrefixLength(std::string_view s) {
   if (s.empty() || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z'))) {
@@ -114,16 +120,14 @@ void AppendMillisAsSeconds(int64_t ms, std::string* out) {
 }
 
 Status ValidateProgramDateTime(int64_t unix_ms, int utc_offset_minutes) {
-  const Status out_of_range = Status::InvalidArgument(
-      "program date-time " + std::to_string(unix_ms) +
-      " ms is outside the years 0000..9999");
   // Bound unix_ms first: adding the offset to an arbitrary value overflows.
-  if (unix_ms < kMinLocalMs - 86400000 || unix_ms > kMaxLocalMs + 86400000) {
-    return out_of_range;
+  if (unix_ms >= kMinLocalMs - 86400000 && unix_ms <= kMaxLocalMs + 86400000) {
+    const int64_t local = unix_ms + int64_t{utc_offset_minutes} * 60000;
+    if (local >= kMinLocalMs && local <= kMaxLocalMs) return Status::OK();
   }
-  const int64_t local = unix_ms + int64_t{utc_offset_minutes} * 60000;
-  if (local < kMinLocalMs || local > kMaxLocalMs) return out_of_range;
-  return Status::OK();
+  return Status::InvalidArgument("program date-time " +
+                                 std::to_string(unix_ms) +
+                                 " ms is outside the years 0000..9999");
 }
 
 std::string FormatProgramDateTime(int64_t unix_ms, int utc_offset_minutes) {
@@ -171,15 +175,12 @@ Status EncodeUri(std::string_view name, std::string* out) {
   if (name.empty()) return Status::InvalidArgument("segment URI is empty");
   for (unsigned char c : name) {
     if (IsControl(c)) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "0x%02X", c);
       return Status::InvalidArgument(
-          "segment URI contains control character " + std::string(buf) +
+          "segment URI contains control character " + HexByte(c) +
           (c == '\n' || c == '\r' ? " (a line break would inject a playlist tag)"
                                   : ""));
     }
   }
-  static constexpr char kHex[] = "0123456789ABCDEF";
   out->clear();
   out->reserve(name.size() + 8);
   const size_t scheme = SchemePrefixLength(name);
@@ -213,10 +214,8 @@ Status ValidateBaseUrl(std::string_view base_url) {
                          c == ':' || c == '/' || c == '[' || c == ']' ||
                          c == '@';
     if (!allowed) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "0x%02X", c);
       return Status::InvalidArgument(
-          "base URL contains " + std::string(buf) +
+          "base URL contains " + HexByte(c) +
           ", which is not allowed in a URI (percent-encode it)");
     }
   }
