@@ -75,11 +75,12 @@ step() {
     fi
 }
 
-# configure_build DIR CMAKE_ARGS...: configure and build, or fail the stage.
-configure_build() {
+# clang_build DIR CMAKE_ARGS...: configure with clang and build.
+clang_build() {
     local dir="$1"
     shift
-    cmake -S . -B "$dir" -DHLSBRIDGE_BUILD_SHARED=OFF "$@" &&
+    cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+        -DHLSBRIDGE_BUILD_SHARED=OFF "$@" &&
         cmake --build "$dir" -j "$(nproc)"
 }
 
@@ -91,14 +92,15 @@ core_stage() {
 counted_stage core-unit ctest core_stage
 
 # 2. ASan + UBSan and TSan (clang, which also checks -Wthread-safety).
-step asan-build env CC=clang CXX=clang++ bash -c "$(declare -f configure_build); configure_build build/asan -DCMAKE_BUILD_TYPE=Debug -DHLSBRIDGE_SANITIZE=address,undefined"
+step asan-build clang_build build/asan -DCMAKE_BUILD_TYPE=Debug -DHLSBRIDGE_SANITIZE=address,undefined
 ctest_stage asan-ubsan build/asan
-step tsan-build env CC=clang CXX=clang++ bash -c "$(declare -f configure_build); configure_build build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHLSBRIDGE_SANITIZE=thread"
+step tsan-build clang_build build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHLSBRIDGE_SANITIZE=thread
 TSAN_OPTIONS="halt_on_error=1" ctest_stage tsan build/tsan
 
 # 3. The fuzzer over the C API, for a bounded time.
 fuzz_run() {
-    env CC=clang CXX=clang++ bash -c "$(declare -f configure_build); configure_build build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHLSBRIDGE_BUILD_TESTS=OFF -DHLSBRIDGE_BUILD_FUZZERS=ON -DHLSBRIDGE_SANITIZE=address,undefined" || return 1
+    clang_build build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHLSBRIDGE_BUILD_TESTS=OFF \
+        -DHLSBRIDGE_BUILD_FUZZERS=ON -DHLSBRIDGE_SANITIZE=address,undefined || return 1
     local corpus="$HLSBRIDGE_ROOT/build/fuzz-corpus"
     mkdir -p "$corpus"
     # Every input creates, writes and renames files: on tmpfs that runs about
