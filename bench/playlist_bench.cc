@@ -2,13 +2,11 @@
 // durable publication on the real file system (with and without fsync).
 //   cmake -DHLSBRIDGE_BUILD_BENCHMARKS=ON ... && build/bench/hlsbridge_bench
 #include <benchmark/benchmark.h>
-#include <stdlib.h>
-
-#include <filesystem>
 #include <string>
 
 #include "playlist.h"
 #include "render.h"
+#include "test_util.h"
 
 namespace hlsbridge {
 namespace {
@@ -40,24 +38,9 @@ void BM_Render(benchmark::State& state) {
 }
 BENCHMARK(BM_Render)->ArgsProduct({{6, 100, 10000}, {0, 1}});
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "hlsb-bench-XXXXXX").string();
-    path_ = ::mkdtemp(t.data()) ? t : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // A 6-segment live playlist in `dir`, or null (and the benchmark skipped).
-std::unique_ptr<Playlist> OpenLive(benchmark::State& state, const TempDir& dir,
+std::unique_ptr<Playlist> OpenLive(benchmark::State& state,
+                                   const testing::ScratchDir& dir,
                                    bool fsync) {
   PlaylistOptions o;
   o.path = dir.path() + "/index.m3u8";
@@ -70,7 +53,7 @@ std::unique_ptr<Playlist> OpenLive(benchmark::State& state, const TempDir& dir,
 }
 
 void BM_AddSegmentLiveWindow(benchmark::State& state) {
-  TempDir dir;
+  testing::ScratchDir dir;
   std::unique_ptr<Playlist> pl = OpenLive(state, dir, true);
   if (!pl) return;
   SegmentInput in;
@@ -83,7 +66,7 @@ void BM_AddSegmentLiveWindow(benchmark::State& state) {
 BENCHMARK(BM_AddSegmentLiveWindow);
 
 void BM_AddAndWrite(benchmark::State& state) {
-  TempDir dir;
+  testing::ScratchDir dir;
   std::unique_ptr<Playlist> pl = OpenLive(state, dir, state.range(0) != 0);
   if (!pl) return;
   SegmentInput in;

@@ -8,13 +8,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "hlsbridge/hlsbridge.h"
+#include "test_util.h"
 
 namespace {
 
@@ -48,25 +48,8 @@ class Input {
 };
 
 // A directory of its own for the whole run, removed when the process exits.
-class Scratch {
- public:
-  Scratch() {
-    const char* tmp = getenv("TMPDIR");
-    path_ = std::string(tmp && *tmp ? tmp : "/tmp") + "/hlsb-fuzz-XXXXXX";
-    if (!mkdtemp(path_.data())) __builtin_trap();
-  }
-  ~Scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-const std::string& ScratchDir() {
-  static const Scratch scratch;
+const std::string& ScratchPath() {
+  static const hlsbridge::testing::ScratchDir scratch;
   return scratch.path();
 }
 
@@ -141,7 +124,7 @@ std::string ReadFile(const std::string& path) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
-  const std::string path = ScratchDir() + "/index.m3u8";
+  const std::string path = ScratchPath() + "/index.m3u8";
   unlink(path.c_str());
 
   hlsbridge_playlist_options opts;
