@@ -1,5 +1,6 @@
 #include "render.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cinttypes>
 
@@ -209,10 +210,17 @@ Status ValidateBaseUrl(std::string_view base_url) {
   // valid URI prefix: ASCII characters that RFC 3986 allows, '%' included
   // (the caller encodes it). No '?' or '#': the segment name would land in a
   // query or fragment instead of the path.
-  for (unsigned char c : base_url) {
+  // '[' and ']' only inside the authority, for an IP-literal host
+  // (RFC 3986 3.2.2), e.g. "http://[::1]:8080/live/".
+  const size_t host_begin = SchemePrefixLength(base_url);
+  const size_t host_end =
+      host_begin == 0 ? 0 : std::min(base_url.find('/', host_begin), base_url.size());
+  for (size_t i = 0; i < base_url.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(base_url[i]);
+    const bool in_host = i >= host_begin && i < host_end;
     const bool allowed = IsUnreserved(c) || IsSubDelim(c) || c == '%' ||
-                         c == ':' || c == '/' || c == '[' || c == ']' ||
-                         c == '@';
+                         c == ':' || c == '/' || c == '@' ||
+                         ((c == '[' || c == ']') && in_host);
     if (!allowed) {
       return Status::InvalidArgument(
           "base URL contains " + HexByte(c) +

@@ -84,6 +84,12 @@ TEST_F(PlaylistTest, OpenRejectsBadOptionsNamingThem) {
   o = Options();
   o.base_url = "http://x/\r\n#EXT";
   EXPECT_NE(Playlist::Open(o, &pl).message().find("base URL"), std::string::npos);
+  o.base_url = "[";
+  EXPECT_NE(Playlist::Open(o, &pl).message().find("base URL contains 0x5B"),
+            std::string::npos);
+  o.base_url = "http://[::1]:8080/live/";
+  EXPECT_TRUE(Playlist::Open(o, &pl).ok());
+  pl.reset();
   o.base_url = "http://x/live?token=1&p=";
   EXPECT_NE(Playlist::Open(o, &pl).message().find("base URL contains 0x3F"),
             std::string::npos);
