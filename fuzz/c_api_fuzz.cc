@@ -164,8 +164,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           default: seg.duration = 2.0; break;
         }
         seg.program_date_time_ms = (in.Byte() & 1) ? in.Raw<int64_t>() : HLSBRIDGE_NO_PDT;
-        seg.discontinuity = in.Byte() & 1;
-        rc = hlsbridge_playlist_add_segment(pl, &seg);
+        const uint8_t flags = in.Byte();
+        seg.discontinuity = flags & 1;
+        // Half of them through the publisher thread, which publishes on its
+        // own while this thread goes on.
+        rc = (flags & 2) ? hlsbridge_playlist_submit_segment(pl, &seg)
+                         : hlsbridge_playlist_add_segment(pl, &seg);
         Check(rc == 0 || (rc == -EINVAL && *hlsbridge_playlist_error(pl) != '\0'));
         break;
       }
@@ -186,6 +190,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Check(hlsbridge_playlist_get_stats(pl, &st) == 0);
         Check(st.media_sequence >= last_seq);
         Check(hlsbridge_playlist_delete_expired(pl, 0) == 0);
+        Check(hlsbridge_playlist_flush(pl) == 0);
+        Check(hlsbridge_playlist_get_stats(pl, &st) == 0 && st.segments_queued == 0);
         break;
       }
     }

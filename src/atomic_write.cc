@@ -72,6 +72,12 @@ bool IsTempFileFor(std::string_view path, std::string_view name) {
 Status WriteFileAtomically(Env* env, const std::string& path,
                            std::string_view data,
                            const AtomicWriteOptions& options) {
+  return WriteFileAtomically(env, path, {data}, options);
+}
+
+Status WriteFileAtomically(Env* env, const std::string& path,
+                           std::initializer_list<std::string_view> pieces,
+                           const AtomicWriteOptions& options) {
   const std::string dir = DirName(path);
   const std::string prefix = TempFilePrefix(path);
 
@@ -92,8 +98,10 @@ Status WriteFileAtomically(Env* env, const std::string& path,
     return Status::IOError(path, step, cause.os_errno());
   };
 
-  s = file->Append(data);
-  if (!s.ok()) return fail("write", s);
+  for (std::string_view piece : pieces) {
+    s = file->Append(piece);
+    if (!s.ok()) return fail("write", s);
+  }
   if (options.sync_file) {
     s = file->Sync();
     if (!s.ok()) return fail("fsync", s);

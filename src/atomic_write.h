@@ -2,6 +2,7 @@
 #ifndef HLSBRIDGE_SRC_ATOMIC_WRITE_H_
 #define HLSBRIDGE_SRC_ATOMIC_WRITE_H_
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,11 @@ bool IsTempFileFor(std::string_view path, std::string_view name);
 // caller's next successful write publishes the new state again.
 Status WriteFileAtomically(Env* env, const std::string& path,
                            std::string_view data,
+                           const AtomicWriteOptions& options);
+// The same, for content held in several pieces (written in order), so that a
+// large playlist kept in parts is not copied into one string first.
+Status WriteFileAtomically(Env* env, const std::string& path,
+                           std::initializer_list<std::string_view> pieces,
                            const AtomicWriteOptions& options);
 
 // Removes the temp files of ours for `path` that a killed process left

@@ -9,10 +9,13 @@
 
 #include "hlsbridge/hlsbridge.h"
 #include "playlist.h"
+#include "publisher.h"
 #include "thread_annotations.h"
 
 struct hlsbridge_playlist {
   std::unique_ptr<hlsbridge::Playlist> impl;
+  // Destroyed first (declared after impl): drains its queue into impl.
+  std::unique_ptr<hlsbridge::Publisher> publisher;
   mutable hlsbridge::Mutex mu;
   std::string last_error GUARDED_BY(mu);
 };
@@ -54,6 +57,34 @@ int Guard(hlsbridge_playlist* pl, Fn&& fn) {
   }
 }
 
+// A SegmentInput (views of the caller's strings) or a SegmentFile (copies)
+// from the C struct; seg.uri is not NULL.
+template <typename Segment>
+void FromC(const hlsbridge_segment& seg, Segment* out) {
+  out->uri = seg.uri;
+  out->duration = seg.duration;
+  if (seg.program_date_time_ms != HLSBRIDGE_NO_PDT) {
+    out->program_date_time_ms = seg.program_date_time_ms;
+  }
+  out->discontinuity = seg.discontinuity != 0;
+  if (seg.file_path != nullptr) out->file_path = seg.file_path;
+}
+
+// Checks the arguments that add and submit share, converts *seg to a Segment
+// and records what fn(segment) returns.
+template <typename Segment, typename Fn>
+int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg, Fn&& fn) {
+  if (pl == nullptr) return -EINVAL;
+  if (seg == nullptr || seg->uri == nullptr) {
+    return RecordMessage(pl, -EINVAL, "segment and its uri are required");
+  }
+  return Guard(pl, [&] {
+    Segment segment;
+    FromC(*seg, &segment);
+    return Record(pl, fn(std::move(segment)));
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -65,6 +96,7 @@ void hlsbridge_playlist_options_init(hlsbridge_playlist_options* opts) {
   opts->fsync_file = 1;
   opts->fsync_dir = 1;
   opts->remove_stale_temp_files = 1;
+  opts->fsync_segments = 1;
 }
 
 int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
@@ -124,9 +156,14 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
       if (o.log) o.log(LogLevel::kError, s.message());
       return s.ToNegativeErrno();
     }
-    auto* pl = new hlsbridge_playlist;
+    hlsbridge::PublisherOptions po;
+    po.sync_files = opts->fsync_segments != 0;
+    if (opts->max_queued_segments > 0) po.max_queued = opts->max_queued_segments;
+    auto pl = std::make_unique<hlsbridge_playlist>();
+    pl->publisher = std::make_unique<hlsbridge::Publisher>(
+        impl.get(), impl->env(), po);
     pl->impl = std::move(impl);
-    *out = pl;
+    *out = pl.release();
     return 0;
   } catch (const std::bad_alloc&) {
     tls_open_error = "out of memory";
@@ -141,21 +178,39 @@ const char* hlsbridge_last_open_error(void) { return tls_open_error.c_str(); }
 
 int hlsbridge_playlist_add_segment(hlsbridge_playlist* pl,
                                    const hlsbridge_segment* seg) {
+  return WithSegment<hlsbridge::SegmentInput>(
+      pl, seg, [&](hlsbridge::SegmentInput in) { return pl->impl->AddSegment(in); });
+}
+
+int hlsbridge_playlist_submit_segment(hlsbridge_playlist* pl,
+                                      const hlsbridge_segment* seg) {
+  return WithSegment<hlsbridge::SegmentFile>(
+      pl, seg, [&](hlsbridge::SegmentFile file) {
+        return pl->publisher->Submit(std::move(file));
+      });
+}
+
+int hlsbridge_playlist_discard_segment(hlsbridge_playlist* pl,
+                                       const char* file_path) {
   if (pl == nullptr) return -EINVAL;
-  if (seg == nullptr || seg->uri == nullptr) {
-    return RecordMessage(pl, -EINVAL, "segment and its uri are required");
+  if (file_path == nullptr || *file_path == '\0') {
+    return RecordMessage(pl, -EINVAL, "discard_segment: file path is required");
   }
+  return Guard(pl, [&] { return Record(pl, pl->publisher->Discard(file_path)); });
+}
+
+int hlsbridge_playlist_take_error(hlsbridge_playlist* pl) {
+  if (pl == nullptr) return -EINVAL;
   return Guard(pl, [&] {
-    hlsbridge::SegmentInput in;
-    in.uri = seg->uri;
-    in.duration = seg->duration;
-    if (seg->program_date_time_ms != HLSBRIDGE_NO_PDT) {
-      in.program_date_time_ms = seg->program_date_time_ms;
-    }
-    in.discontinuity = seg->discontinuity != 0;
-    if (seg->file_path != nullptr) in.file_path = seg->file_path;
-    return Record(pl, pl->impl->AddSegment(in));
+    Status s = pl->publisher->TakeError();
+    return s.ok() ? 0 : Record(pl, s);
   });
+}
+
+int hlsbridge_playlist_flush(hlsbridge_playlist* pl) {
+  if (pl == nullptr) return -EINVAL;
+  pl->publisher->Drain();
+  return hlsbridge_playlist_take_error(pl);
 }
 
 int hlsbridge_playlist_write(hlsbridge_playlist* pl) {
@@ -165,6 +220,7 @@ int hlsbridge_playlist_write(hlsbridge_playlist* pl) {
 
 int hlsbridge_playlist_finish(hlsbridge_playlist* pl) {
   if (pl == nullptr) return -EINVAL;
+  pl->publisher->Drain();
   return Guard(pl, [&] { return Record(pl, pl->impl->Finish()); });
 }
 
@@ -189,6 +245,13 @@ int hlsbridge_playlist_get_stats(hlsbridge_playlist* pl,
   stats->pending_deletions = st.pending_deletions;
   stats->files_deleted = st.files_deleted;
   stats->finished = st.finished ? 1 : 0;
+  const hlsbridge::PublisherStats ps = pl->publisher->GetStats();
+  stats->segments_queued = ps.queued;
+  stats->segments_lost = ps.segments_lost;
+  stats->publish_latency_p50_us = ps.latency_p50_us;
+  stats->publish_latency_p99_us = ps.latency_p99_us;
+  stats->publish_latency_max_us = ps.latency_max_us;
+  stats->publish_latency_samples = ps.latency_samples;
   return 0;
 }
 

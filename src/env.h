@@ -46,6 +46,11 @@ class Env {
   // link(2): a second name for `from`.
   virtual Status LinkFile(const std::string& from, const std::string& to) = 0;
   virtual Status RemoveFile(const std::string& path) = 0;
+  // Makes the data of an existing file, written and closed by someone else
+  // (a segment written through FFmpeg's I/O), durable: open read-only,
+  // fdatasync (fsync where missing), close. Errors name the path and the
+  // step "fsync".
+  virtual Status SyncFile(const std::string& path) = 0;
   // fsync of the directory itself, which makes renames in it durable.
   virtual Status SyncDir(const std::string& dir) = 0;
   // Names of the entries of `dir`, without "." and "..".
@@ -81,6 +86,9 @@ class EnvWrapper : public Env {
   }
   Status RemoveFile(const std::string& path) override {
     return target_->RemoveFile(path);
+  }
+  Status SyncFile(const std::string& path) override {
+    return target_->SyncFile(path);
   }
   Status SyncDir(const std::string& dir) override {
     return target_->SyncDir(dir);

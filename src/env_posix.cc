@@ -16,6 +16,16 @@ namespace hlsbridge {
 
 namespace {
 
+// fdatasync where available: a new file's size changed, so its data and size
+// are flushed; mtime may lag, which matters for no file of ours.
+int SyncData(int fd) {
+#if HLSBRIDGE_HAVE_FDATASYNC
+  return ::fdatasync(fd);
+#else
+  return ::fsync(fd);
+#endif
+}
+
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string path, int fd)
@@ -40,14 +50,7 @@ class PosixWritableFile final : public WritableFile {
   }
 
   Status Sync() override {
-#if HLSBRIDGE_HAVE_FDATASYNC
-    // The size changed, so fdatasync flushes it too; mtime may lag, which
-    // does not matter for a playlist.
-    int rc = ::fdatasync(fd_);
-#else
-    int rc = ::fsync(fd_);
-#endif
-    if (rc != 0) return Status::IOError(path_, "fsync", errno);
+    if (SyncData(fd_) != 0) return Status::IOError(path_, "fsync", errno);
     return Status::OK();
   }
 
@@ -114,6 +117,18 @@ class PosixEnv final : public Env {
       return Status::IOError(path, "remove", errno);
     }
     return Status::OK();
+  }
+
+  Status SyncFile(const std::string& path) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return Status::IOError(path, "fsync", errno);
+    Status s;
+    if (SyncData(fd) != 0) s = Status::IOError(path, "fsync", errno);
+    ::close(fd);
+    return s;
   }
 
   Status SyncDir(const std::string& dir) override {

@@ -106,7 +106,12 @@ Playlist::Playlist(PlaylistOptions options, PlaylistType type, Env* env)
       type_(type),
       env_(env),
       floor_target_duration_(CeilPrintedSeconds(
-          std::llround(options_.target_duration * 1000.0))) {
+          std::llround(options_.target_duration * 1000.0))),
+      append_only_(type != PlaylistType::kLive) {
+  {
+    MutexLock wl(&write_mu_);
+    body_end_sequence_ = options_.start_sequence;
+  }
   MutexLock l(&mu_);
   media_sequence_ = options_.start_sequence;
   next_sequence_ = options_.start_sequence;
@@ -119,14 +124,13 @@ void Playlist::Log(LogLevel level, std::string_view message) const {
   if (options_.log) options_.log(level, message);
 }
 
-Status Playlist::AddSegment(const SegmentInput& segment) {
-  const std::string name(segment.uri);
+Status Playlist::CheckSegment(const SegmentInput& segment,
+                              std::string* encoded) const {
   auto invalid = [&](const std::string& why) {
-    return Status::InvalidArgument(options_.path + ": segment \"" + name +
-                                   "\": " + why);
+    return Status::InvalidArgument(options_.path + ": segment \"" +
+                                   std::string(segment.uri) + "\": " + why);
   };
-  std::string encoded;
-  Status s = EncodeUri(segment.uri, &encoded);
+  Status s = EncodeUri(segment.uri, encoded);
   if (!s.ok()) return invalid(s.message());
   if (!std::isfinite(segment.duration) ||
       segment.duration < kMinSegmentDuration ||
@@ -142,6 +146,20 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
   if (HasControlCharacter(segment.file_path)) {
     return invalid("file path contains a control character");
   }
+  MutexLock l(&mu_);
+  if (finished_) return invalid("added after the playlist was finished");
+  return Status::OK();
+}
+
+Status Playlist::AddSegment(const SegmentInput& segment) {
+  std::string encoded;
+  Status s = CheckSegment(segment, &encoded);
+  if (!s.ok()) return s;
+  const std::string name(segment.uri);
+  auto invalid = [&](const std::string& why) {
+    return Status::InvalidArgument(options_.path + ": segment \"" + name +
+                                   "\": " + why);
+  };
 
   std::string warning;
   LogLevel warning_level = LogLevel::kWarning;
@@ -225,7 +243,7 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
   return Status::OK();
 }
 
-Snapshot Playlist::SnapshotLocked() const {
+Snapshot Playlist::SnapshotLocked(uint64_t first_sequence) const {
   Snapshot snap;
   snap.version = version_;
   snap.type = type_;
@@ -234,8 +252,15 @@ Snapshot Playlist::SnapshotLocked() const {
   snap.target_duration = std::max<uint64_t>(target_duration_, 1);
   snap.ended = finished_ || type_ == PlaylistType::kVod;
   snap.pdt_utc_offset_minutes = options_.pdt_utc_offset_minutes;
-  snap.segments.reserve(entries_.size());
-  for (const Entry& e : entries_) snap.segments.push_back(e.rendered);
+  // Sequences are consecutive from media_sequence_ through entries_.
+  const size_t skip = static_cast<size_t>(std::min<uint64_t>(
+      first_sequence > media_sequence_ ? first_sequence - media_sequence_ : 0,
+      entries_.size()));
+  snap.segments.reserve(entries_.size() - skip);
+  for (auto it = entries_.begin() + static_cast<std::ptrdiff_t>(skip);
+       it != entries_.end(); ++it) {
+    snap.segments.push_back(it->rendered);
+  }
   return snap;
 }
 
@@ -282,19 +307,32 @@ Status Playlist::Finish() {
 
 Status Playlist::WriteLocked(LogLines* lines) {
   Snapshot snap;
+  size_t segment_count;
+  int64_t window_ms;
   {
     MutexLock l(&mu_);
-    snap = SnapshotLocked();
+    snap = SnapshotLocked(append_only_ ? body_end_sequence_ : 0);
+    segment_count = entries_.size();
+    window_ms = window_ms_;
   }
   // Rendering and I/O happen without mu_, so adding segments never waits for
   // a disk; write_mu_ orders publications, so a later snapshot always lands
   // after an earlier one.
-  const std::string text = Render(snap);
+  std::string live_body;
+  std::string* body = append_only_ ? &body_ : &live_body;
+  for (const RenderedSegment& seg : snap.segments) {
+    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, body);
+  }
+  if (append_only_) body_end_sequence_ += snap.segments.size();
+  const std::string header = RenderHeader(snap);
+  const std::string_view footer = RenderFooter(snap);
+  const size_t bytes = header.size() + body->size() + footer.size();
+
   const int64_t t0 = env_->NowMicros();
   AtomicWriteOptions wo;
   wo.sync_file = options_.fsync_file;
   wo.sync_dir = options_.fsync_dir;
-  Status s = WriteFileAtomically(env_, options_.path, text, wo);
+  Status s = WriteFileAtomically(env_, options_.path, {header, *body, footer}, wo);
   const int64_t now = env_->NowMicros();
   const int64_t latency = now - t0;
   {
@@ -303,7 +341,7 @@ Status Playlist::WriteLocked(LogLines* lines) {
     if (s.ok()) {
       ++writes_ok_;
       last_success_unix_ms_ = env_->NowUnixMicros() / 1000;
-      NotePublished(snap, now);
+      NotePublished(snap, segment_count, window_ms, now);
     } else {
       ++writes_failed_;
     }
@@ -311,10 +349,10 @@ Status Playlist::WriteLocked(LogLines* lines) {
   if (s.ok()) {
     lines->emplace_back(
         LogLevel::kInfo,
-        "wrote " + options_.path + ": " + std::to_string(text.size()) +
+        "wrote " + options_.path + ": " + std::to_string(bytes) +
             " bytes, media sequence " + std::to_string(snap.media_sequence) +
             ", window " + std::to_string(options_.window_size) + ", " +
-            std::to_string(snap.segments.size()) + " segments, " +
+            std::to_string(segment_count) + " segments, " +
             std::to_string(latency) + " us");
     DeleteDueFiles(now, lines);
   } else {
@@ -323,14 +361,15 @@ Status Playlist::WriteLocked(LogLines* lines) {
   return s;
 }
 
-void Playlist::NotePublished(const Snapshot& snap, int64_t now_us) {
+void Playlist::NotePublished(const Snapshot& snap, size_t segment_count,
+                             int64_t window_ms, int64_t now_us) {
   published_target_duration_ = snap.target_duration;
-  double total = 0;
-  for (const RenderedSegment& seg : snap.segments) {
-    total += static_cast<double>(seg.end_ms - seg.start_ms) / 1000.0;
-  }
+  // Only a live window removes segments, so only there do the hold times of
+  // RFC 8216 6.2.2 need the lengths of the playlists that listed them.
+  if (!options_.delete_segments || type_ != PlaylistType::kLive) return;
+  const double total = static_cast<double>(window_ms) / 1000.0;
   const uint64_t first = snap.media_sequence;
-  const uint64_t last = first + snap.segments.size();
+  const uint64_t last = first + segment_count;
   for (Entry& e : entries_) {
     if (e.sequence >= first && e.sequence < last) {
       e.longest_playlist = std::max(e.longest_playlist, total);

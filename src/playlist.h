@@ -74,6 +74,11 @@ class Playlist {
   Playlist& operator=(const Playlist&) = delete;
   ~Playlist();
 
+  // Checks a segment as AddSegment() would, without adding it: URI,
+  // duration, date-time, file path, and that the playlist is not finished.
+  // On success *encoded_uri holds the URI as it will be printed.
+  Status CheckSegment(const SegmentInput& segment,
+                      std::string* encoded_uri) const EXCLUDES(mu_);
   // Validates and appends a segment; slides a live window (never below three
   // target durations, RFC 8216 6.2.2). No I/O.
   Status AddSegment(const SegmentInput& segment) EXCLUDES(mu_);
@@ -91,6 +96,9 @@ class Playlist {
   // The text that Write() would publish now.
   std::string RenderNow() const EXCLUDES(mu_);
   const std::string& path() const { return options_.path; }
+  Env* env() const { return env_; }
+  // Sends a line to the log sink of the options (if any), with no lock held.
+  void Log(LogLevel level, std::string_view message) const;
   PlaylistType type() const { return type_; }
 
  private:
@@ -116,12 +124,14 @@ class Playlist {
   // Log lines gathered under write_mu_ and emitted after it is released.
   using LogLines = std::vector<std::pair<LogLevel, std::string>>;
 
-  Snapshot SnapshotLocked() const REQUIRES(mu_);
-  void Log(LogLevel level, std::string_view message) const;
+  // The state as of now, with the segments of sequence >= first_sequence
+  // only (0: all of them).
+  Snapshot SnapshotLocked(uint64_t first_sequence = 0) const REQUIRES(mu_);
   void Emit(const LogLines& lines) const;
   // After a successful publish of `snap`: start hold timers, note playlist
   // lengths for the segments it listed.
-  void NotePublished(const Snapshot& snap, int64_t now_us) REQUIRES(mu_);
+  void NotePublished(const Snapshot& snap, size_t segment_count,
+                     int64_t window_ms, int64_t now_us) REQUIRES(mu_);
   // Removes files whose hold time has passed. Called with write_mu_ held so
   // deletions never overtake a publish.
   void DeleteDueFiles(int64_t now_us, LogLines* lines) REQUIRES(write_mu_)
@@ -132,10 +142,16 @@ class Playlist {
   const PlaylistType type_;
   Env* const env_;
   const uint64_t floor_target_duration_;
+  // Event and VOD playlists only grow: the lines of the segments printed so
+  // far are kept and only new segments are rendered at each write. A live
+  // window is rendered whole (it is small, and its first lines change).
+  const bool append_only_;
 
   // Serializes publications (file I/O); never held while waiting for mu_
   // is avoided: lock order is write_mu_ then mu_.
   Mutex write_mu_;
+  std::string body_ GUARDED_BY(write_mu_);  // see append_only_
+  uint64_t body_end_sequence_ GUARDED_BY(write_mu_);  // first not in body_
   mutable Mutex mu_;
   std::deque<Entry> entries_ GUARDED_BY(mu_);
   std::vector<PendingDeletion> pending_ GUARDED_BY(mu_);

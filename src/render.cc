@@ -93,21 +93,6 @@ size_t SchemePrefixLength(std::string_view s) {
   return i + 3;
 }
 
-void AppendSegmentLines(const RenderedSegment& seg, int pdt_offset,
-                        std::string* out) {
-  if (seg.discontinuity) out->append("#EXT-X-DISCONTINUITY\n");
-  if (seg.program_date_time_ms) {
-    out->append("#EXT-X-PROGRAM-DATE-TIME:");
-    AppendProgramDateTime(*seg.program_date_time_ms, pdt_offset, out);
-    out->push_back('\n');
-  }
-  out->append("#EXTINF:");
-  AppendMillisAsSeconds(seg.end_ms - seg.start_ms, out);
-  out->append(",\n");
-  out->append(seg.uri);
-  out->push_back('\n');
-}
-
 }  // namespace
 
 void AppendMillisAsSeconds(int64_t ms, std::string* out) {
@@ -230,15 +215,24 @@ Status ValidateBaseUrl(std::string_view base_url) {
   return Status::OK();
 }
 
-std::string Render(const Snapshot& snap) {
-  std::string out;
-  // About 60 bytes per segment plus the URI; one allocation in the usual case.
-  size_t estimate = 160;
-  for (const RenderedSegment& seg : snap.segments) {
-    estimate += 64 + seg.uri.size() + (seg.program_date_time_ms ? 56 : 0);
+void AppendSegmentLines(const RenderedSegment& seg, int pdt_offset,
+                        std::string* out) {
+  if (seg.discontinuity) out->append("#EXT-X-DISCONTINUITY\n");
+  if (seg.program_date_time_ms) {
+    out->append("#EXT-X-PROGRAM-DATE-TIME:");
+    AppendProgramDateTime(*seg.program_date_time_ms, pdt_offset, out);
+    out->push_back('\n');
   }
-  out.reserve(estimate);
+  out->append("#EXTINF:");
+  AppendMillisAsSeconds(seg.end_ms - seg.start_ms, out);
+  out->append(",\n");
+  out->append(seg.uri);
+  out->push_back('\n');
+}
 
+std::string RenderHeader(const Snapshot& snap) {
+  std::string out;
+  out.reserve(160);
   out.append("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:");
   AppendUint(snap.media_sequence, &out);
   out.append("\n#EXT-X-TARGETDURATION:");
@@ -257,10 +251,25 @@ std::string Render(const Snapshot& snap) {
   if (snap.type == PlaylistType::kEvent) {
     out.append("#EXT-X-PLAYLIST-TYPE:EVENT\n");
   }
+  return out;
+}
+
+std::string_view RenderFooter(const Snapshot& snap) {
+  return snap.ended ? "#EXT-X-ENDLIST\n" : "";
+}
+
+std::string Render(const Snapshot& snap) {
+  std::string out = RenderHeader(snap);
+  // About 60 bytes per segment plus the URI; one allocation in the usual case.
+  size_t estimate = out.size() + 16;
+  for (const RenderedSegment& seg : snap.segments) {
+    estimate += 64 + seg.uri.size() + (seg.program_date_time_ms ? 56 : 0);
+  }
+  out.reserve(estimate);
   for (const RenderedSegment& seg : snap.segments) {
     AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &out);
   }
-  if (snap.ended) out.append("#EXT-X-ENDLIST\n");
+  out.append(RenderFooter(snap));
   return out;
 }
 

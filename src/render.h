@@ -39,6 +39,15 @@ struct Snapshot {
 // The whole playlist, LF-terminated lines.
 std::string Render(const Snapshot& snapshot);
 
+// Render() in parts, for a writer that keeps the segment lines of an
+// append-only playlist between writes. Render(s) is RenderHeader(s), then
+// AppendSegmentLines() of each segment, then RenderFooter(s); the header and
+// footer do not read s.segments.
+std::string RenderHeader(const Snapshot& snapshot);
+void AppendSegmentLines(const RenderedSegment& segment,
+                        int pdt_utc_offset_minutes, std::string* out);
+std::string_view RenderFooter(const Snapshot& snapshot);
+
 // "6.000" from 6000.
 void AppendMillisAsSeconds(int64_t ms, std::string* out);
 // RFC 3339 with milliseconds and a zone with a colon:

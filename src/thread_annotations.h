@@ -4,6 +4,7 @@
 #ifndef HLSBRIDGE_SRC_THREAD_ANNOTATIONS_H_
 #define HLSBRIDGE_SRC_THREAD_ANNOTATIONS_H_
 
+#include <condition_variable>
 #include <mutex>
 
 #if defined(__clang__)
@@ -32,7 +33,30 @@ class CAPABILITY("mutex") Mutex {
   void Unlock() RELEASE() { mu_.unlock(); }
 
  private:
+  friend class CondVar;
   std::mutex mu_;
+};
+
+// A condition variable used with a Mutex, which Wait() requires held.
+class CondVar {
+ public:
+  CondVar() = default;
+  CondVar(const CondVar&) = delete;
+  CondVar& operator=(const CondVar&) = delete;
+
+  // Releases *mu while waiting; holds it again on return. May wake
+  // spuriously: callers wait in a loop on their condition. Every waiter of
+  // one CondVar passes the same Mutex.
+  void Wait(Mutex* mu) REQUIRES(mu) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    cv_.wait(lock);
+    lock.release();
+  }
+  void Signal() { cv_.notify_one(); }
+  void SignalAll() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable cv_;
 };
 
 class SCOPED_CAPABILITY MutexLock {

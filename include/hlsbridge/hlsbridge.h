@@ -18,7 +18,16 @@
  *  6. Threads: every function taking a playlist handle may be called from any
  *     number of threads at once, except hlsbridge_playlist_close(), which must
  *     be the last call on the handle. The log callback may be called from any
- *     of those threads.
+ *     of those threads, and from the handle's publisher thread (see
+ *     hlsbridge_playlist_submit_segment).
+ *
+ * Two ways to list segments:
+ *  - synchronous: hlsbridge_playlist_add_segment() then
+ *    hlsbridge_playlist_write(), on the caller's thread;
+ *  - asynchronous: hlsbridge_playlist_submit_segment() hands over a closed
+ *    segment file. A thread of the handle makes the file durable, lists it
+ *    and publishes the playlist, in submission order, while the caller goes
+ *    on (an FFmpeg muxer's packet path never waits for a disk).
  */
 #ifndef HLSBRIDGE_HLSBRIDGE_H
 #define HLSBRIDGE_HLSBRIDGE_H
@@ -38,7 +47,7 @@ extern "C" {
 #endif
 
 #define HLSBRIDGE_VERSION_MAJOR 1
-#define HLSBRIDGE_VERSION_MINOR 0
+#define HLSBRIDGE_VERSION_MINOR 1
 #define HLSBRIDGE_VERSION_PATCH 0
 
 /* hlsbridge_segment.program_date_time_ms value meaning "no date-time". */
@@ -111,6 +120,15 @@ typedef struct {
     /* Optional log sink; NULL: no logging. */
     hlsbridge_log_callback log_callback;
     void *log_opaque;
+    /* Nonzero (default): a segment handed over with
+     * hlsbridge_playlist_submit_segment() is listed only once its file and
+     * then its directory are fsynced. */
+    int fsync_segments;
+    /* Submitted segments (and discarded files) that may wait for the
+     * publisher thread; one more submit blocks until one is done, so a
+     * stalled disk holds the caller back instead of growing memory.
+     * 0: the default, 16. */
+    unsigned max_queued_segments;
 } hlsbridge_playlist_options;
 
 typedef struct {
@@ -143,10 +161,20 @@ typedef struct {
     unsigned pending_deletions;     /* removed files not yet deleted */
     uint64_t files_deleted;         /* segment files deleted so far */
     int finished;                   /* nonzero after hlsbridge_playlist_finish */
+    /* The publisher thread (hlsbridge_playlist_submit_segment): */
+    unsigned segments_queued;       /* submitted, not yet listed or lost */
+    uint64_t segments_lost;         /* refused or not durable: never listed */
+    /* From submit to the first published playlist that lists the segment,
+     * over the last 4096 listed segments (publish_latency_samples of them);
+     * 0 when none yet. */
+    int64_t publish_latency_p50_us;
+    int64_t publish_latency_p99_us;
+    int64_t publish_latency_max_us;
+    uint64_t publish_latency_samples;
 } hlsbridge_playlist_stats;
 
-/* Fills *opts with the defaults (all zero/NULL, fsync_file, fsync_dir and
- * remove_stale_temp_files on). */
+/* Fills *opts with the defaults (all zero/NULL, fsync_file, fsync_dir,
+ * fsync_segments and remove_stale_temp_files on). */
 HLSBRIDGE_EXPORT void hlsbridge_playlist_options_init(hlsbridge_playlist_options *opts);
 
 /*
@@ -183,8 +211,52 @@ HLSBRIDGE_EXPORT int hlsbridge_playlist_add_segment(hlsbridge_playlist *pl,
 HLSBRIDGE_EXPORT int hlsbridge_playlist_write(hlsbridge_playlist *pl);
 
 /*
- * Marks the playlist finished (adds EXT-X-ENDLIST to live and event
- * playlists) and writes it. Further add_segment calls fail with -EINVAL.
+ * Hands over a closed segment file (seg->file_path; NULL when the segment is
+ * not a local file, e.g. written by an application's own I/O) and returns
+ * without waiting for any disk. The handle's publisher thread (started at
+ * the first call) then, in submission order: fsyncs the file, fsyncs its
+ * directory (fsync_segments), adds the segment and publishes the playlist
+ * as hlsbridge_playlist_write() does. When several segments wait, one
+ * publication lists them all. Blocks only while max_queued_segments wait.
+ *
+ * The segment is checked now, as add_segment() checks it: -EINVAL for a
+ * refused one, whose file is then removed (it will never be listed; the
+ * library owns the file from this call on) and the next listed segment
+ * carries EXT-X-DISCONTINUITY. A file that cannot be made durable is handled
+ * the same way on the publisher thread; a failed playlist write keeps the
+ * segment in the state and the next write publishes it. Both are logged
+ * when they happen and returned by hlsbridge_playlist_take_error().
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_submit_segment(hlsbridge_playlist *pl,
+                                                       const hlsbridge_segment *seg);
+
+/*
+ * Queues the removal of a segment file that will not be listed (e.g. one
+ * that could not be written whole), after the segments submitted before it;
+ * the next listed segment carries EXT-X-DISCONTINUITY. Returns 0, or -EINVAL
+ * for a NULL or empty path.
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_discard_segment(hlsbridge_playlist *pl,
+                                                        const char *file_path);
+
+/*
+ * Waits until every segment submitted (or discarded) before the call has
+ * been listed or lost, then returns hlsbridge_playlist_take_error().
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_flush(hlsbridge_playlist *pl);
+
+/*
+ * Returns the first failure of the publisher thread not yet taken (a lost
+ * segment, a failed playlist write) as a negative errno, with its message
+ * available from hlsbridge_playlist_error(), and forgets it; 0 when there is
+ * none. Never blocks.
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_take_error(hlsbridge_playlist *pl);
+
+/*
+ * Waits for the submitted segments (hlsbridge_playlist_flush), marks the
+ * playlist finished (adds EXT-X-ENDLIST to live and event playlists) and
+ * writes it. Further add_segment and submit_segment calls fail with -EINVAL.
  */
 HLSBRIDGE_EXPORT int hlsbridge_playlist_finish(hlsbridge_playlist *pl);
 
@@ -208,7 +280,9 @@ HLSBRIDGE_EXPORT int hlsbridge_playlist_get_stats(hlsbridge_playlist *pl,
  */
 HLSBRIDGE_EXPORT const char *hlsbridge_playlist_error(const hlsbridge_playlist *pl);
 
-/* Frees the handle. Writes nothing. NULL is allowed. */
+/* Waits for the submitted segments to be listed or lost (see
+ * hlsbridge_playlist_flush), stops the publisher thread and frees the
+ * handle. Writes nothing else. NULL is allowed. */
 HLSBRIDGE_EXPORT void hlsbridge_playlist_close(hlsbridge_playlist *pl);
 
 /* "MAJOR.MINOR.PATCH" of the library, static storage. */

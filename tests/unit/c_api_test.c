@@ -50,6 +50,91 @@ static void on_log(void *opaque, hlsbridge_log_level level, const char *msg)
         log_lines++;
 }
 
+static void write_file(const char *path, const char *data)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(data, f);
+        fclose(f);
+    }
+}
+
+/* The asynchronous path: segment files handed over, made durable and listed
+ * by the publisher thread; a refused one and a discarded one removed. */
+static void check_submit(const char *dir)
+{
+    char path[4200], files[4][4300];
+    hlsbridge_playlist_options opts;
+    hlsbridge_playlist *pl = NULL;
+    hlsbridge_playlist_stats st;
+    hlsbridge_segment seg;
+    char *text;
+
+    snprintf(path, sizeof(path), "%s/async/index.m3u8", dir);
+    unlink(path);
+    hlsbridge_playlist_options_init(&opts);
+    CHECK(opts.fsync_segments == 1 && opts.max_queued_segments == 0);
+    opts.path = path;
+    opts.type = HLSBRIDGE_PLAYLIST_EVENT;
+    opts.max_queued_segments = 2;
+    if (hlsbridge_playlist_open(&opts, &pl) != 0) {
+        fprintf(stderr, "open: %s\n", hlsbridge_last_open_error());
+        failures++;
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(files[i], sizeof(files[i]), "%s/async/s%d.ts", dir, i);
+        write_file(files[i], "media");
+    }
+
+    memset(&seg, 0, sizeof(seg));
+    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
+    seg.uri = "s0.ts";
+    seg.duration = 2.0;
+    seg.file_path = files[0];
+    CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == 0);
+    seg.uri = "s1.ts";
+    seg.duration = -1.0;
+    seg.file_path = files[1];
+    CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == -EINVAL);
+    CHECK(strstr(hlsbridge_playlist_error(pl), "s1.ts") != NULL);
+    CHECK(hlsbridge_playlist_discard_segment(pl, files[2]) == 0);
+    CHECK(hlsbridge_playlist_discard_segment(pl, "") == -EINVAL);
+    seg.uri = "s3.ts";
+    seg.duration = 2.0;
+    seg.file_path = files[3];
+    CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == 0);
+    CHECK(hlsbridge_playlist_flush(pl) == 0);
+    CHECK(hlsbridge_playlist_take_error(pl) == 0);
+
+    text = read_file(path);
+    CHECK(text && strcmp(text,
+                         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n"
+                         "#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
+                         "#EXTINF:2.000,\ns0.ts\n"
+                         "#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\ns3.ts\n") == 0);
+    free(text);
+    CHECK(access(files[1], F_OK) != 0 && access(files[2], F_OK) != 0);
+    CHECK(access(files[0], F_OK) == 0 && access(files[3], F_OK) == 0);
+
+    CHECK(hlsbridge_playlist_get_stats(pl, &st) == 0);
+    CHECK(st.segments_queued == 0 && st.segments_lost == 1);
+    CHECK(st.publish_latency_samples == 2 && st.publish_latency_p50_us > 0);
+    CHECK(st.publish_latency_p99_us <= st.publish_latency_max_us);
+
+    /* Submitted, not flushed: finish lists it before ENDLIST. */
+    seg.uri = "s0.ts";
+    seg.file_path = NULL;
+    CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == 0);
+    CHECK(hlsbridge_playlist_finish(pl) == 0);
+    text = read_file(path);
+    CHECK(text && strstr(text, "s3.ts\n#EXTINF:2.000,\ns0.ts\n#EXT-X-ENDLIST\n") != NULL);
+    free(text);
+    CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == -EINVAL);
+    hlsbridge_playlist_close(pl);
+}
+
 int main(int argc, char **argv)
 {
     char dir[4096], path[4200];
@@ -64,7 +149,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/live/index.m3u8", dir);
     unlink(path);
 
-    CHECK(strcmp(hlsbridge_version(), "1.0.0") == 0);
+    CHECK(strcmp(hlsbridge_version(), "1.1.0") == 0);
 
     hlsbridge_playlist_options_init(&opts);
     CHECK(opts.fsync_file == 1 && opts.fsync_dir == 1);
@@ -143,6 +228,8 @@ int main(int argc, char **argv)
     CHECK(log_lines == 2);
     hlsbridge_playlist_close(pl);
     hlsbridge_playlist_close(NULL);
+
+    check_submit(dir);
 
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -308,6 +308,41 @@ TEST_F(PlaylistTest, LongStreamDoesNotDrift) {
   EXPECT_LE(std::llabs(sum_ms - std::llround(5000 * d * 1000)), 1);
 }
 
+// Event and VOD playlists keep the lines of printed segments between writes
+// and render only new ones: after every write, through failed writes, a
+// target duration that grows and the finish, the file is exactly what
+// Render() of the whole state gives.
+TEST_F(PlaylistTest, AppendOnlyPlaylistsWrittenIncrementallyMatchAFullRender) {
+  for (PlaylistType type : {PlaylistType::kEvent, PlaylistType::kVod}) {
+    PlaylistOptions o = Options(0);
+    o.type = type;
+    o.target_duration = 2;
+    auto pl = Open(o);
+    const std::string path = dir_.File("index.m3u8");
+    for (int i = 0; i < 40; ++i) {
+      SegmentInput in;
+      const std::string uri = "s " + std::to_string(i) + ".ts";
+      in.uri = uri;
+      in.duration = i == 25 ? 3.5 : 2.002;  // the header changes at 25
+      in.discontinuity = i % 7 == 3;
+      if (i % 2) in.program_date_time_ms = int64_t{1795498910284} + i * 2002;
+      ASSERT_TRUE(pl->AddSegment(in).ok());
+      if (i % 3 == 2) continue;  // some writes cover several segments
+      if (i % 11 == 5) {
+        env_.Fail(FaultStep::kRename, EIO);
+        EXPECT_FALSE(pl->Write().ok());
+        env_.Fail(FaultStep::kNone, 0);
+        continue;
+      }
+      ASSERT_TRUE(pl->Write().ok());
+      ASSERT_EQ(ReadFileOrDie(path), pl->RenderNow()) << "after segment " << i;
+    }
+    ASSERT_TRUE(pl->Finish().ok());
+    EXPECT_EQ(ReadFileOrDie(path), pl->RenderNow());
+    EXPECT_NE(pl->RenderNow().find("#EXT-X-TARGETDURATION:4\n"), std::string::npos);
+  }
+}
+
 TEST_F(PlaylistTest, LastSuccessfulWriteUpdatedOnlyOnSuccess) {
   auto pl = Open(Options());
   EXPECT_EQ(pl->GetStats().last_success_unix_ms, 0);

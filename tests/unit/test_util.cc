@@ -116,6 +116,11 @@ Status FaultEnv::RenameFile(const std::string& from, const std::string& to) {
   return EnvWrapper::RenameFile(from, to);
 }
 
+Status FaultEnv::SyncFile(const std::string& path) {
+  if (ShouldFail(FaultStep::kSyncFile)) return Status::IOError(path, "fsync", err_);
+  return EnvWrapper::SyncFile(path);
+}
+
 Status FaultEnv::SyncDir(const std::string& dir) {
   if (ShouldFail(FaultStep::kSyncDir)) {
     return Status::IOError(dir, "fsync dir", err_);

@@ -30,8 +30,11 @@ void WriteFileOrDie(const std::string& path, const std::string& data);
 // Sorted directory entries.
 std::vector<std::string> ListDir(const std::string& dir);
 
-// The steps of an atomic write where FaultEnv can inject an error.
-enum class FaultStep { kNone, kOpen, kWrite, kFsync, kClose, kRename, kSyncDir };
+// The steps of an atomic write where FaultEnv can inject an error, and the
+// fsync of a segment file handed to a Publisher (kSyncFile).
+enum class FaultStep {
+  kNone, kOpen, kWrite, kFsync, kClose, kRename, kSyncDir, kSyncFile
+};
 
 // Forwards to the POSIX Env; fails the chosen step with the chosen errno
 // (after letting `skip` occurrences pass), and runs a manual clock when
@@ -60,6 +63,7 @@ class FaultEnv : public EnvWrapper {
                          std::unique_ptr<WritableFile>* result) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
   Status SyncDir(const std::string& dir) override;
+  Status SyncFile(const std::string& path) override;
   int64_t NowMicros() override {
     return manual_ ? now_us_.load() : EnvWrapper::NowMicros();
   }

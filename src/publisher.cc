@@ -1,0 +1,257 @@
+#include "publisher.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+#include <utility>
+
+namespace hlsbridge {
+
+namespace {
+
+PublisherOptions Sanitized(PublisherOptions o) {
+  o.max_queued = std::max<size_t>(o.max_queued, 1);
+  return o;
+}
+
+}  // namespace
+
+Publisher::Publisher(Playlist* playlist, Env* env, PublisherOptions options)
+    : playlist_(playlist), env_(env), options_(Sanitized(options)) {}
+
+Publisher::~Publisher() {
+  {
+    MutexLock l(&mu_);
+    stop_ = true;
+    work_cv_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+Status Publisher::Submit(SegmentFile segment) {
+  SegmentInput in;
+  in.uri = segment.uri;
+  in.duration = segment.duration;
+  in.program_date_time_ms = segment.program_date_time_ms;
+  in.discontinuity = segment.discontinuity;
+  in.file_path = segment.file_path;
+  std::string encoded;
+  Status s = playlist_->CheckSegment(in, &encoded);
+  if (!s.ok()) {
+    // The caller reports s; the file goes, and with it the media in it.
+    {
+      MutexLock l(&mu_);
+      ++segments_lost_;
+    }
+    Job discard;
+    discard.discard = true;
+    discard.segment.file_path = std::move(segment.file_path);
+    (void)Enqueue(std::move(discard));
+    return s;
+  }
+  Job job;
+  job.segment = std::move(segment);
+  job.submitted_us = env_->NowMicros();
+  return Enqueue(std::move(job));
+}
+
+Status Publisher::Discard(std::string file_path) {
+  Job job;
+  job.discard = true;
+  job.segment.file_path = std::move(file_path);
+  return Enqueue(std::move(job));
+}
+
+Status Publisher::Enqueue(Job job) {
+  MutexLock l(&mu_);
+  // Back-pressure: the caller waits while the worker is max_queued behind.
+  while (queue_.size() + in_progress_ >= options_.max_queued) done_cv_.Wait(&mu_);
+  queue_.push_back(std::move(job));
+  ++enqueued_;
+  if (!started_) {
+    started_ = true;
+    thread_ = std::thread([this] { Run(); });
+  }
+  work_cv_.Signal();
+  return Status::OK();
+}
+
+void Publisher::Drain() {
+  MutexLock l(&mu_);
+  const uint64_t target = enqueued_;
+  while (finished_ < target) done_cv_.Wait(&mu_);
+}
+
+Status Publisher::TakeError() {
+  MutexLock l(&mu_);
+  if (!error_) return Status::OK();
+  Status s = std::move(*error_);
+  error_.reset();
+  return s;
+}
+
+PublisherStats Publisher::GetStats() const {
+  MutexLock l(&mu_);
+  PublisherStats st;
+  st.queued = static_cast<unsigned>(queue_.size() + in_progress_);
+  st.segments_listed = segments_listed_;
+  st.segments_lost = segments_lost_;
+  st.latency_samples = latencies_.size();
+  st.latency_max_us = latency_max_us_;
+  if (!latencies_.empty()) {
+    std::vector<int64_t> sorted = latencies_;
+    std::sort(sorted.begin(), sorted.end());
+    auto rank = [&](double q) {
+      size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+      return sorted[std::min(i, sorted.size() - 1)];
+    };
+    st.latency_p50_us = rank(0.50);
+    st.latency_p99_us = rank(0.99);
+  }
+  return st;
+}
+
+void Publisher::Run() {
+  for (;;) {
+    std::vector<Job> batch;
+    {
+      MutexLock l(&mu_);
+      while (queue_.empty() && !stop_) work_cv_.Wait(&mu_);
+      if (queue_.empty()) return;  // stopping, and nothing left to do
+      // Everything waiting goes in one batch: one playlist write covers it,
+      // so a slow disk makes fewer, larger publications.
+      while (!queue_.empty()) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      in_progress_ = batch.size();
+    }
+    try {
+      Process(&batch);
+    } catch (...) {
+      // Out of memory on the worker: keep the previous playlist and say so.
+      RecordError(Status::NoMemory("segment publisher: out of memory"));
+    }
+    MutexLock l(&mu_);
+    finished_ += in_progress_;
+    in_progress_ = 0;
+    done_cv_.SignalAll();
+  }
+}
+
+void Publisher::Process(std::vector<Job>* batch) {
+  std::vector<bool> lost(batch->size(), false);
+  if (options_.sync_files) MakeDurable(batch, &lost);
+
+  bool added = false;
+  for (size_t i = 0; i < batch->size(); ++i) {
+    Job& job = (*batch)[i];
+    if (job.discard) {
+      Lose(job, Status::OK());
+      continue;
+    }
+    if (lost[i]) continue;
+    SegmentInput in;
+    in.uri = job.segment.uri;
+    in.duration = job.segment.duration;
+    in.program_date_time_ms = job.segment.program_date_time_ms;
+    in.discontinuity = job.segment.discontinuity || discontinuity_pending_;
+    in.file_path = job.segment.file_path;
+    Status s = playlist_->AddSegment(in);
+    if (!s.ok()) {
+      Lose(job, s);
+      continue;
+    }
+    discontinuity_pending_ = false;
+    unpublished_.push_back(job.submitted_us);
+    added = true;
+    MutexLock l(&mu_);
+    ++segments_listed_;
+  }
+  if (!added && unpublished_.empty()) return;
+
+  Status s = playlist_->Write();
+  if (!s.ok()) {
+    // The core has logged the cause; the segments stay in the state and
+    // the next write (the next segment, or finish) publishes them.
+    RecordError(s);
+    return;
+  }
+  const int64_t now = env_->NowMicros();
+  MutexLock l(&mu_);
+  for (int64_t submitted : unpublished_) {
+    const int64_t latency = now - submitted;
+    if (latencies_.size() < kLatencySamples) {
+      latencies_.push_back(latency);
+    } else {
+      latencies_[latency_count_ % kLatencySamples] = latency;
+    }
+    ++latency_count_;
+    latency_max_us_ = std::max(latency_max_us_, latency);
+  }
+  unpublished_.clear();
+}
+
+void Publisher::MakeDurable(std::vector<Job>* batch, std::vector<bool>* lost) {
+  std::set<std::string> dirs;
+  for (size_t i = 0; i < batch->size(); ++i) {
+    const Job& job = (*batch)[i];
+    if (job.discard || job.segment.file_path.empty()) continue;
+    Status s = env_->SyncFile(job.segment.file_path);
+    if (!s.ok()) {
+      (*lost)[i] = true;
+      Lose(job, s);
+      continue;
+    }
+    dirs.insert(DirName(job.segment.file_path));
+  }
+  // A directory entry is durable only once its directory is synced: one
+  // fsync per directory covers every file of the batch in it.
+  for (const std::string& dir : dirs) {
+    Status s = env_->SyncDir(dir);
+    if (s.ok()) continue;
+    for (size_t i = 0; i < batch->size(); ++i) {
+      const Job& job = (*batch)[i];
+      if (job.discard || (*lost)[i] || job.segment.file_path.empty() ||
+          DirName(job.segment.file_path) != dir) {
+        continue;
+      }
+      (*lost)[i] = true;
+      Lose(job, s);
+    }
+  }
+}
+
+// A segment that will never be listed: its file is removed (giving the space
+// back, which matters on a full disk) and players are told that the media
+// does not follow on. `why` is OK for a discarded file, whose caller has
+// already said why.
+void Publisher::Lose(const Job& job, const Status& why) {
+  discontinuity_pending_ = true;
+  const std::string& path = job.segment.file_path;
+  if (!why.ok()) {
+    Log(LogLevel::kError, why.message() + ": segment \"" + job.segment.uri +
+                              "\" is not listed; the next segment starts a "
+                              "discontinuity");
+    RecordError(why);
+  }
+  if (!path.empty()) {
+    Status s = env_->RemoveFile(path);
+    if (!s.ok() && s.os_errno() != ENOENT) Log(LogLevel::kWarning, s.message());
+  }
+  if (!job.discard) {
+    MutexLock l(&mu_);
+    ++segments_lost_;
+  }
+}
+
+void Publisher::RecordError(const Status& s) {
+  MutexLock l(&mu_);
+  if (!error_) error_ = s;
+}
+
+void Publisher::Log(LogLevel level, const std::string& message) const {
+  playlist_->Log(level, message);
+}
+
+}  // namespace hlsbridge

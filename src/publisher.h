@@ -1,0 +1,132 @@
+// Publisher: lists closed segment files in a Playlist off the caller's
+// thread. Each file is made durable (its data, then its directory entry)
+// before the playlist that lists it is published, in submission order.
+#ifndef HLSBRIDGE_SRC_PUBLISHER_H_
+#define HLSBRIDGE_SRC_PUBLISHER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "env.h"
+#include "playlist.h"
+#include "status.h"
+#include "thread_annotations.h"
+
+namespace hlsbridge {
+
+// A segment whose file is complete and closed.
+struct SegmentFile {
+  std::string uri;
+  double duration = 0;
+  std::optional<int64_t> program_date_time_ms;
+  bool discontinuity = false;
+  // The file on the local file system; empty when it is not one (written by
+  // an application's own I/O): then nothing is synced or removed.
+  std::string file_path;
+};
+
+struct PublisherOptions {
+  // fsync each file and then its directory before listing it.
+  bool sync_files = true;
+  // Submit() and Discard() block while this many jobs are queued or in
+  // progress, so a stalled disk holds the caller back instead of letting
+  // memory grow. At least 1.
+  size_t max_queued = 16;
+};
+
+struct PublisherStats {
+  unsigned queued = 0;          // jobs waiting or in progress now
+  uint64_t segments_listed = 0;  // added to the playlist
+  uint64_t segments_lost = 0;    // refused or not durable: never listed
+  // Submit() to the first published playlist that lists the segment, over
+  // the last kLatencySamples listed segments; 0 when none yet.
+  int64_t latency_p50_us = 0;
+  int64_t latency_p99_us = 0;
+  int64_t latency_max_us = 0;
+  uint64_t latency_samples = 0;  // how many of them the figures cover
+};
+
+// Thread-safe. The worker thread starts with the first job and ends in the
+// destructor, which first finishes every queued job.
+class Publisher {
+ public:
+  static constexpr size_t kLatencySamples = 4096;
+
+  // `playlist` and `env` must outlive the Publisher.
+  Publisher(Playlist* playlist, Env* env, PublisherOptions options);
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+  ~Publisher();
+
+  // Checks the segment now (Playlist::CheckSegment) and queues it. A refused
+  // segment is returned as InvalidArgument; its file is then removed (it
+  // will never be listed) and the next listed segment carries
+  // EXT-X-DISCONTINUITY. On the worker, a file that cannot be made durable
+  // is removed and left out the same way. A failed playlist write leaves
+  // the segments in the state; the next write publishes them.
+  Status Submit(SegmentFile segment) EXCLUDES(mu_);
+  // Queues the removal of a file that will not be listed (a segment that
+  // could not be written whole); the next listed segment carries
+  // EXT-X-DISCONTINUITY.
+  Status Discard(std::string file_path) EXCLUDES(mu_);
+  // Waits until every job queued before the call is done.
+  void Drain() EXCLUDES(mu_);
+  // The first failure of the worker not taken yet (and forgets it), or OK.
+  Status TakeError() EXCLUDES(mu_);
+  PublisherStats GetStats() const EXCLUDES(mu_);
+
+ private:
+  struct Job {
+    bool discard = false;  // remove file_path; list nothing
+    SegmentFile segment;
+    int64_t submitted_us = 0;
+  };
+
+  Status Enqueue(Job job) EXCLUDES(mu_);
+  void Run() EXCLUDES(mu_);
+  // One batch of jobs taken from the queue at once: files synced, then
+  // their directories, then every durable segment added and the playlist
+  // published once.
+  void Process(std::vector<Job>* batch) EXCLUDES(mu_);
+  // Syncs the files of the segments in the batch, then each directory once;
+  // marks the jobs whose file is not durable as lost.
+  void MakeDurable(std::vector<Job>* batch, std::vector<bool>* lost);
+  void Lose(const Job& job, const Status& why) EXCLUDES(mu_);
+  void RecordError(const Status& s) EXCLUDES(mu_);
+  void Log(LogLevel level, const std::string& message) const;
+
+  Playlist* const playlist_;
+  Env* const env_;
+  const PublisherOptions options_;
+
+  mutable Mutex mu_;
+  CondVar work_cv_;  // with mu_: a job was queued, or stop_
+  CondVar done_cv_;  // with mu_: a batch was finished
+  std::deque<Job> queue_ GUARDED_BY(mu_);
+  size_t in_progress_ GUARDED_BY(mu_) = 0;
+  uint64_t enqueued_ GUARDED_BY(mu_) = 0;  // jobs ever queued
+  uint64_t finished_ GUARDED_BY(mu_) = 0;  // jobs ever done
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool started_ GUARDED_BY(mu_) = false;
+  std::optional<Status> error_ GUARDED_BY(mu_);
+  uint64_t segments_listed_ GUARDED_BY(mu_) = 0;
+  uint64_t segments_lost_ GUARDED_BY(mu_) = 0;
+  std::vector<int64_t> latencies_ GUARDED_BY(mu_);  // ring of samples
+  uint64_t latency_count_ GUARDED_BY(mu_) = 0;
+  int64_t latency_max_us_ GUARDED_BY(mu_) = 0;
+
+  // Worker-only state (no lock: only Run() touches it).
+  bool discontinuity_pending_ = false;
+  // Submit times of segments added but not yet in a published playlist.
+  std::vector<int64_t> unpublished_;
+  std::thread thread_;
+};
+
+}  // namespace hlsbridge
+
+#endif  // HLSBRIDGE_SRC_PUBLISHER_H_

@@ -1,0 +1,403 @@
+// The publisher thread: order (a segment is listed only after its file and
+// directory are durable, playlists in submission order), lost segments,
+// back-pressure, draining, and a stress run for ThreadSanitizer. Real files
+// in a scratch directory, failures injected through the Env.
+#include "publisher.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "test_util.h"
+
+namespace hlsbridge {
+namespace {
+
+using testing::FaultEnv;
+using testing::FaultStep;
+using testing::ReadFileOrDie;
+using testing::ScratchDir;
+using testing::WriteFileOrDie;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// URIs listed by a playlist text, in order.
+std::vector<std::string> ListedUris(const std::string& text) {
+  std::vector<std::string> uris;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != '#') uris.push_back(line);
+  }
+  return uris;
+}
+
+// Records, in order, every segment fsync, directory fsync and the URIs of
+// every playlist at the moment it is renamed into place.
+class RecordingEnv : public FaultEnv {
+ public:
+  Status SyncFile(const std::string& path) override {
+    Status s = FaultEnv::SyncFile(path);
+    std::lock_guard<std::mutex> l(mu_);
+    if (s.ok()) events.push_back("file " + path);
+    return s;
+  }
+  Status SyncDir(const std::string& dir) override {
+    Status s = FaultEnv::SyncDir(dir);
+    std::lock_guard<std::mutex> l(mu_);
+    if (s.ok()) events.push_back("dir " + dir);
+    return s;
+  }
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    const std::string text = Slurp(from);
+    Status s = FaultEnv::RenameFile(from, to);
+    std::lock_guard<std::mutex> l(mu_);
+    if (s.ok() && to.size() > 5 && to.substr(to.size() - 5) == ".m3u8") {
+      events.push_back("publish");
+      published.push_back(ListedUris(text));
+    }
+    return s;
+  }
+  std::vector<std::string> events;
+  std::vector<std::vector<std::string>> published;
+
+ private:
+  std::mutex mu_;
+};
+
+class PublisherTest : public ::testing::Test {
+ protected:
+  void Open(unsigned window = 0, PlaylistType type = PlaylistType::kEvent,
+            PublisherOptions po = {}) {
+    PlaylistOptions o;
+    o.path = dir_.File("index.m3u8");
+    o.window_size = window;
+    o.type = type;
+    o.env = &env_;
+    o.log = [this](LogLevel level, std::string_view msg) {
+      std::lock_guard<std::mutex> l(log_mu_);
+      logs_.emplace_back(level, std::string(msg));
+    };
+    ASSERT_TRUE(Playlist::Open(o, &playlist_).ok());
+    publisher_ = std::make_unique<Publisher>(playlist_.get(), &env_, po);
+  }
+  // A segment file on disk, and its SegmentFile.
+  SegmentFile Segment(int i, const std::string& subdir = "") {
+    const std::string name = "seg" + std::to_string(i) + ".ts";
+    SegmentFile f;
+    f.uri = subdir.empty() ? name : subdir + "/" + name;
+    f.duration = 2.0;
+    f.file_path = dir_.File(f.uri);
+    WriteFileOrDie(f.file_path, "media " + std::to_string(i));
+    return f;
+  }
+  std::string Playlist() { return ReadFileOrDie(dir_.File("index.m3u8")); }
+
+  ScratchDir dir_;
+  RecordingEnv env_;
+  std::mutex log_mu_;
+  std::vector<std::pair<LogLevel, std::string>> logs_;
+  std::unique_ptr<hlsbridge::Playlist> playlist_;
+  std::unique_ptr<Publisher> publisher_;
+};
+
+TEST_F(PublisherTest, SegmentIsListedOnlyAfterItsFileAndDirectoryAreSynced) {
+  Open();
+  ASSERT_EQ(::mkdir(dir_.File("sub").c_str(), 0755), 0);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(publisher_->Submit(Segment(i, i % 2 ? "sub" : "")).ok());
+  }
+  publisher_->Drain();
+  EXPECT_TRUE(publisher_->TakeError().ok());
+
+  // Every playlist lists a prefix of the submitted segments, each longer
+  // than the one before, and each segment it lists was synced (file, then
+  // its directory) before that playlist was renamed into place.
+  std::vector<std::string> synced_files, synced_dirs;
+  size_t publication = 0, last_count = 0;
+  for (const std::string& e : env_.events) {
+    if (e.rfind("file ", 0) == 0) synced_files.push_back(e.substr(5));
+    if (e.rfind("dir ", 0) == 0) synced_dirs.push_back(e.substr(4));
+    if (e != "publish") continue;
+    const std::vector<std::string>& uris = env_.published[publication++];
+    EXPECT_GT(uris.size(), last_count);
+    last_count = uris.size();
+    for (size_t i = 0; i < uris.size(); ++i) {
+      const std::string expected = (i % 2 ? "sub/seg" : "seg") + std::to_string(i) + ".ts";
+      ASSERT_EQ(uris[i], expected);
+      const std::string path = dir_.File(uris[i]);
+      const std::string dir = DirName(path);
+      auto file_at = std::find(synced_files.begin(), synced_files.end(), path);
+      ASSERT_NE(file_at, synced_files.end()) << path << " listed before its fsync";
+      ASSERT_NE(std::find(synced_dirs.begin(), synced_dirs.end(), dir), synced_dirs.end())
+          << dir << " not synced before " << path << " was listed";
+    }
+  }
+  EXPECT_EQ(last_count, 20u);
+  const PublisherStats st = publisher_->GetStats();
+  EXPECT_EQ(st.segments_listed, 20u);
+  EXPECT_EQ(st.segments_lost, 0u);
+  EXPECT_EQ(st.queued, 0u);
+}
+
+TEST_F(PublisherTest, SegmentWhoseFsyncFailsIsRemovedAndNextStartsDiscontinuity) {
+  Open();
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  publisher_->Drain();
+  env_.Fail(FaultStep::kSyncFile, ENOSPC);
+  SegmentFile lost = Segment(1);
+  ASSERT_TRUE(publisher_->Submit(lost).ok());
+  publisher_->Drain();
+  env_.Fail(FaultStep::kNone, 0);
+  ASSERT_TRUE(publisher_->Submit(Segment(2)).ok());
+  publisher_->Drain();
+
+  EXPECT_EQ(Playlist(),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
+            "#EXTINF:2.000,\nseg0.ts\n"
+            "#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nseg2.ts\n");
+  EXPECT_FALSE(env_.FileExists(lost.file_path)) << "a lost segment keeps its space";
+  Status err = publisher_->TakeError();
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.os_errno(), ENOSPC);
+  EXPECT_NE(err.message().find(lost.file_path + ": fsync"), std::string::npos)
+      << err.message();
+  EXPECT_TRUE(publisher_->TakeError().ok()) << "an error is reported once";
+  EXPECT_EQ(publisher_->GetStats().segments_lost, 1u);
+  bool logged = false;
+  for (const auto& [level, msg] : logs_) {
+    logged |= level == LogLevel::kError && msg.find("seg1.ts") != std::string::npos &&
+              msg.find("discontinuity") != std::string::npos;
+  }
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(PublisherTest, FailedDirectoryFsyncLosesTheSegmentsInIt) {
+  Open();
+  env_.Fail(FaultStep::kSyncDir, EIO);  // the first dir fsync: the segment's
+  SegmentFile s0 = Segment(0);
+  ASSERT_TRUE(publisher_->Submit(s0).ok());
+  publisher_->Drain();
+  env_.Fail(FaultStep::kNone, 0);
+  ASSERT_TRUE(publisher_->Submit(Segment(1)).ok());
+  publisher_->Drain();
+  EXPECT_FALSE(env_.FileExists(s0.file_path));
+  EXPECT_EQ(ListedUris(Playlist()), std::vector<std::string>{"seg1.ts"});
+  EXPECT_NE(Playlist().find("#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nseg1.ts"),
+            std::string::npos);
+  EXPECT_EQ(publisher_->TakeError().os_errno(), EIO);
+}
+
+TEST_F(PublisherTest, RefusedSegmentIsReportedNowAndItsFileRemoved) {
+  Open();
+  SegmentFile bad = Segment(0);
+  bad.duration = 0;
+  Status s = publisher_->Submit(bad);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("seg0.ts"), std::string::npos) << s.message();
+  ASSERT_TRUE(publisher_->Submit(Segment(1)).ok());
+  publisher_->Drain();
+  EXPECT_FALSE(env_.FileExists(bad.file_path));
+  EXPECT_EQ(ListedUris(Playlist()), std::vector<std::string>{"seg1.ts"});
+  EXPECT_NE(Playlist().find("#EXT-X-DISCONTINUITY\n"), std::string::npos);
+}
+
+TEST_F(PublisherTest, DiscardedFileIsRemovedInOrderAndNextStartsDiscontinuity) {
+  Open();
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  SegmentFile partial = Segment(1);
+  ASSERT_TRUE(publisher_->Discard(partial.file_path).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(2)).ok());
+  publisher_->Drain();
+  EXPECT_FALSE(env_.FileExists(partial.file_path));
+  EXPECT_EQ(ListedUris(Playlist()), (std::vector<std::string>{"seg0.ts", "seg2.ts"}));
+  EXPECT_NE(Playlist().find("seg0.ts\n#EXT-X-DISCONTINUITY\n"), std::string::npos);
+  EXPECT_TRUE(publisher_->TakeError().ok()) << "a discard is not a failure";
+}
+
+TEST_F(PublisherTest, FailedPlaylistWriteIsReportedAndTheNextWriteListsAll) {
+  Open();
+  env_.Fail(FaultStep::kRename, EROFS);
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  publisher_->Drain();
+  EXPECT_FALSE(env_.FileExists(dir_.File("index.m3u8")));
+  Status err = publisher_->TakeError();
+  EXPECT_EQ(err.os_errno(), EROFS);
+  EXPECT_NE(err.message().find("index.m3u8: rename"), std::string::npos);
+  env_.Fail(FaultStep::kNone, 0);
+  ASSERT_TRUE(publisher_->Submit(Segment(1)).ok());
+  publisher_->Drain();
+  EXPECT_EQ(ListedUris(Playlist()), (std::vector<std::string>{"seg0.ts", "seg1.ts"}));
+  EXPECT_EQ(publisher_->GetStats().latency_samples, 2u);
+}
+
+// An Env whose segment fsync waits at a gate: a disk that stalls.
+class StallingEnv : public RecordingEnv {
+ public:
+  Status SyncFile(const std::string& path) override {
+    std::unique_lock<std::mutex> l(mu_);
+    ++waiting_;
+    cv_.notify_all();
+    cv_.wait(l, [this] { return open_; });
+    l.unlock();
+    return RecordingEnv::SyncFile(path);
+  }
+  void Open() {
+    std::lock_guard<std::mutex> l(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void WaitForStall() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [this] { return waiting_ > 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  int waiting_ = 0;
+};
+
+TEST(PublisherBackPressureTest, StalledDiskBlocksTheCallerAfterTheBound) {
+  ScratchDir dir;
+  StallingEnv env;
+  PlaylistOptions o;
+  o.path = dir.File("index.m3u8");
+  o.type = PlaylistType::kEvent;
+  o.env = &env;
+  std::unique_ptr<Playlist> pl;
+  ASSERT_TRUE(Playlist::Open(o, &pl).ok());
+  PublisherOptions po;
+  po.max_queued = 3;
+  Publisher pub(pl.get(), &env, po);
+
+  auto segment = [&](int i) {
+    SegmentFile f;
+    f.uri = "s" + std::to_string(i) + ".ts";
+    f.duration = 1;
+    f.file_path = dir.File(f.uri);
+    WriteFileOrDie(f.file_path, "x");
+    return f;
+  };
+  // The worker takes the first one and stalls in its fsync; two more wait.
+  ASSERT_TRUE(pub.Submit(segment(0)).ok());
+  env.WaitForStall();
+  ASSERT_TRUE(pub.Submit(segment(1)).ok());
+  ASSERT_TRUE(pub.Submit(segment(2)).ok());
+  EXPECT_EQ(pub.GetStats().queued, 3u);
+
+  std::atomic<bool> returned{false};
+  std::thread producer([&] {
+    EXPECT_TRUE(pub.Submit(segment(3)).ok());
+    returned = true;
+  });
+  // The fourth waits for the disk, however long it stalls.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(returned.load()) << "submit went past the queue bound";
+  EXPECT_LE(pub.GetStats().queued, 3u);
+  env.Open();
+  producer.join();
+  EXPECT_TRUE(returned.load());
+  pub.Drain();
+  EXPECT_EQ(ListedUris(ReadFileOrDie(o.path)),
+            (std::vector<std::string>{"s0.ts", "s1.ts", "s2.ts", "s3.ts"}));
+}
+
+TEST_F(PublisherTest, DestructionListsEverySubmittedSegment) {
+  Open();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(publisher_->Submit(Segment(i)).ok());
+  publisher_.reset();
+  EXPECT_EQ(ListedUris(Playlist()).size(), 10u);
+}
+
+TEST_F(PublisherTest, LatencyFiguresCoverEveryListedSegment) {
+  Open();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(publisher_->Submit(Segment(i)).ok());
+  publisher_->Drain();
+  const PublisherStats st = publisher_->GetStats();
+  EXPECT_EQ(st.latency_samples, 5u);
+  EXPECT_GT(st.latency_p50_us, 0);
+  EXPECT_LE(st.latency_p50_us, st.latency_p99_us);
+  EXPECT_LE(st.latency_p99_us, st.latency_max_us);
+}
+
+TEST_F(PublisherTest, SegmentWithoutFileIsListedWithoutSync) {
+  Open();
+  SegmentFile f;
+  f.uri = "remote0.ts";
+  f.duration = 2;
+  ASSERT_TRUE(publisher_->Submit(f).ok());
+  publisher_->Drain();
+  EXPECT_EQ(ListedUris(Playlist()), std::vector<std::string>{"remote0.ts"});
+  for (const std::string& e : env_.events) EXPECT_NE(e.rfind("file ", 0), 0u) << e;
+}
+
+// A producer submitting as fast as it can into a small queue of a live
+// window, a thread reading stats and errors, and a reader of the real file:
+// every playlist read is whole and its media sequence never goes back.
+TEST_F(PublisherTest, StressLiveWindowUnderConcurrentReaders) {
+  PublisherOptions po;
+  po.max_queued = 4;
+  po.sync_files = false;
+  Open(5, PlaylistType::kLive, po);
+  constexpr int kSegments = 400;
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0}, backwards{0};
+  std::thread reader([&] {
+    int64_t last = -1;
+    while (!done) {
+      const std::string text = Slurp(dir_.File("index.m3u8"));
+      if (text.empty()) continue;  // not published yet
+      if (text.rfind("#EXTM3U\n", 0) != 0 || text.back() != '\n') {
+        ++torn;
+        continue;
+      }
+      const size_t at = text.find("#EXT-X-MEDIA-SEQUENCE:");
+      const int64_t seq = std::stoll(text.substr(at + 22));
+      if (seq < last) ++backwards;
+      last = seq;
+    }
+  });
+  std::thread observer([&] {
+    while (!done) {
+      (void)publisher_->GetStats();
+      (void)publisher_->TakeError();
+    }
+  });
+  for (int i = 0; i < kSegments; ++i) {
+    SegmentFile f;
+    f.uri = "s" + std::to_string(i) + ".ts";
+    f.duration = 1;
+    ASSERT_TRUE(publisher_->Submit(std::move(f)).ok());
+  }
+  publisher_->Drain();
+  done = true;
+  reader.join();
+  observer.join();
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(backwards.load(), 0);
+  const std::vector<std::string> uris = ListedUris(Playlist());
+  ASSERT_FALSE(uris.empty());
+  EXPECT_EQ(uris.back(), "s" + std::to_string(kSegments - 1) + ".ts");
+  EXPECT_EQ(publisher_->GetStats().segments_listed, static_cast<uint64_t>(kSegments));
+}
+
+}  // namespace
+}  // namespace hlsbridge
