@@ -78,6 +78,69 @@ enum HLSBridgePlaylistType {
     HLSBRIDGE_TYPE_VOD,
 };
 
+/* Where packets go; what happens at the next reference key packet. */
+enum HLSBridgeState {
+    /* A segment muxer takes every packet; it cuts on its own schedule. */
+    HLSBRIDGE_WRITING,
+    /* After a timestamp jump: the next reference key packet ends the running
+     * segment muxer (if any) and starts one whose schedule begins there;
+     * until then packets go to the running one, or are dropped. */
+    HLSBRIDGE_RESTARTING,
+    /* No segment muxer after a segment could not be written: media is
+     * dropped until a reference key packet one target duration after the
+     * failed segment's start, where it would have been cut. */
+    HLSBRIDGE_DROPPING,
+    /* The segment muxer is being freed: its files are closed, nothing is
+     * published. */
+    HLSBRIDGE_CLOSING,
+};
+
+/* The packet being forwarded to the segment muxer, as far as a segment that
+ * it ends needs to know. */
+typedef struct HLSBridgePacket {
+    int in_flight;                   ///< being forwarded: a segment closed now
+                                     ///< was ended by this packet
+    int is_ref;                      ///< a reference-stream packet with a pts
+    int jump;                        ///< its timestamp jumped
+    int64_t pts;                     ///< its pts, ref_tb
+} HLSBridgePacket;
+
+/* The segment being written (or whose media is dropped), as segment.c's
+ * SegmentListEntry. Its media may be several continuous runs when a
+ * timestamp jump falls inside it. */
+typedef struct HLSBridgeSegment {
+    AVIOContext *pb;                 ///< its file, NULL when none is open
+    char *url;                       ///< its URL as given to io_open
+    int discont;                     ///< it starts after a discontinuity
+    int has_ref;                     ///< it holds a reference packet
+    int64_t acc;                     ///< duration of its earlier runs, ref_tb
+    int64_t run_start;               ///< pts opening its current run
+    int64_t run_end;                 ///< max(pts + duration) in that run
+} HLSBridgeSegment;
+
+/* A new segment: no reference packet in it yet. */
+static void segment_reset(HLSBridgeSegment *seg)
+{
+    seg->has_ref = 0;
+    seg->acc     = 0;
+}
+
+/*
+ * Media time of the segment so far, in ref_tb; 0 before its first reference
+ * packet. Cut to cut: a reference packet being forwarded ends it at its pts,
+ * unless it starts a discontinuity, whose gap belongs to no segment;
+ * otherwise it ends where its last run ends.
+ */
+static int64_t segment_duration(const HLSBridgeSegment *seg,
+                                const HLSBridgePacket *pkt)
+{
+    if (!seg->has_ref)
+        return 0;
+    if (pkt->in_flight && pkt->is_ref && !pkt->jump)
+        return seg->acc + pkt->pts - seg->run_start;
+    return seg->acc + seg->run_end - seg->run_start;
+}
+
 typedef struct HLSBridgeContext {
     const AVClass *class;
     int64_t hls_time;                ///< target segment duration, microseconds
@@ -96,28 +159,15 @@ typedef struct HLSBridgeContext {
                                      ///< is dropped after a failed segment
     hlsbridge_playlist *pl;          ///< playlist core
     char *playlist_path;             ///< playlist file, without "file:"
-    char *playlist_dir;              ///< canonical directory of the playlist
     int ref_stream;                  ///< index of the stream that times segments
     AVRational ref_tb;               ///< time base of the reference stream
     int64_t jump_threshold;          ///< forward jump that is a discontinuity, ref_tb
     int64_t back_threshold;          ///< backward jump that is a discontinuity, ref_tb
     int err;                         ///< sticky error, returned by the next call
-    int closing;                     ///< tearing down: close files, publish nothing
+    enum HLSBridgeState state;       ///< where packets go
 
-    /* The packet being passed to the segment muxer. */
-    int in_packet;                   ///< a packet is being forwarded
-    int pkt_is_ref;                  ///< it belongs to the reference stream
-    int pkt_jump;                    ///< its timestamp jumped
-    int64_t pkt_pts;                 ///< its pts, ref_tb
-
-    /* The segment file being written. */
-    AVIOContext *seg_pb;             ///< its I/O context, NULL when none is open
-    char *seg_url;                   ///< its URL as given to io_open
-    int seg_discont;                 ///< it starts after a discontinuity
-    int seg_has_ref;                 ///< it holds a reference packet
-    int64_t seg_acc;                 ///< duration of its earlier runs, ref_tb
-    int64_t run_start;               ///< pts opening its current continuous run
-    int64_t run_end;                 ///< max(pts + duration) in that run
+    HLSBridgePacket pkt;             ///< the packet being forwarded
+    HLSBridgeSegment cur;            ///< the segment being written or dropped
 
     /* Reference stream history. */
     int have_ref;                    ///< a reference packet was seen
@@ -126,8 +176,6 @@ typedef struct HLSBridgeContext {
     int64_t ref_end;                 ///< max(pts + duration) since the last jump
     int64_t frame_dur;               ///< nominal frame duration of a video reference, 0 if unknown
     int discont_pending;             ///< the next segment starts a discontinuity
-    int restart_pending;             ///< a jump happened: start a new segment
-                                     ///< schedule at the next reference key packet
 
     /* Media clock and program date-time. */
     int64_t media_start;             ///< media time at the open segment's start, ref_tb
@@ -153,14 +201,6 @@ static void core_log(void *opaque, hlsbridge_log_level level, const char *msg)
            len && msg[len - 1] == '\n' ? "" : "\n");
 }
 
-static int has_control_char(const char *str)
-{
-    for (; *str; str++)
-        if ((unsigned char)*str < 0x20 || *str == 0x7f)
-            return 1;
-    return 0;
-}
-
 /* Path on the local file system for a URL of the file protocol, else NULL. */
 static const char *local_path(const char *url)
 {
@@ -173,72 +213,14 @@ static const char *local_path(const char *url)
     return path;
 }
 
-/* Canonical absolute directory holding path, or NULL (errno set). */
-static char *canonical_dir(const char *path)
-{
-    char *dir = av_strdup(path), *real;
-
-    if (!dir) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    real = realpath(av_dirname(dir), NULL);
-    av_free(dir);
-    if (!real)
-        return NULL;
-    dir = av_strdup(real);
-    free(real);
-    if (!dir)
-        errno = ENOMEM;
-    return dir;
-}
-
-/* A directory is "at a boundary" at i when a component ends there. */
-static int at_boundary(const char *dir, size_t i)
-{
-    return !dir[i] || dir[i] == '/';
-}
-
 /*
- * URI of a segment relative to the playlist: the segment's canonical
- * directory written relative to the playlist's ("../" up to the common
- * ancestor, then down), then its file name. Falls back to the bare file name
- * when the segment is not on the local file system (an application's own
- * I/O), where only the name is meaningful.
+ * URI of a segment that is no local file (an application's own I/O), where
+ * only the name is meaningful. A local file gets its URI from the core,
+ * relative to the playlist (see publish_segment()).
  */
-static char *segment_uri(HLSBridgeContext *c, const char *url)
+static char *remote_segment_uri(const char *url)
 {
-    const char *path = local_path(url);
-    /* The name from the path: "file:index0.ts" is named "index0.ts". */
-    const char *name = av_basename(path ? path : url);
-    const char *from, *to;
-    char *dir, *ret;
-    size_t i = 0, common = 0;
-    AVBPrint bp;
-
-    if (!path || !c->playlist_dir || !(dir = canonical_dir(path)))
-        return av_strdup(name);
-
-    /* Both are absolute without a trailing '/'; the root becomes "". */
-    from = strcmp(c->playlist_dir, "/") ? c->playlist_dir : "";
-    to   = strcmp(dir, "/") ? dir : "";
-    while (from[i] && from[i] == to[i]) {
-        i++;
-        if (at_boundary(from, i) && at_boundary(to, i))
-            common = i;
-    }
-
-    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
-    for (i = common; from[i]; i++)
-        if (from[i] == '/')
-            av_bprintf(&bp, "../");
-    if (to[common])
-        av_bprintf(&bp, "%s/", to + common + 1);
-    av_bprintf(&bp, "%s", name);
-    av_free(dir);
-    if (av_bprint_finalize(&bp, &ret) < 0)
-        return NULL;
-    return ret;
+    return av_strdup(av_basename(url));
 }
 
 /*
@@ -293,19 +275,19 @@ static void publish_segment(AVFormatContext *s, const char *url, int64_t duratio
 {
     HLSBridgeContext *c = s->priv_data;
     hlsbridge_segment seg = { 0 };
-    char *uri;
+    char *uri = NULL;
     int ret;
 
-    uri = segment_uri(c, url);
-    if (!uri) {
+    /* The core names a local file relative to the playlist itself. */
+    seg.file_path = local_path(url);
+    if (!seg.file_path && !(uri = remote_segment_uri(url))) {
         c->err = AVERROR(ENOMEM);
         return;
     }
 
     seg.uri                  = uri;
     seg.duration             = duration * av_q2d(c->ref_tb);
-    seg.discontinuity        = c->seg_discont;
-    seg.file_path            = local_path(url);
+    seg.discontinuity        = c->cur.discont;
     seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
     if (c->flags & HLSBRIDGE_FLAG_PROGRAM_DATE_TIME)
         seg.program_date_time_ms = c->pdt_anchor_ms +
@@ -316,8 +298,8 @@ static void publish_segment(AVFormatContext *s, const char *url, int64_t duratio
     if (ret == AVERROR(ENOMEM)) {
         c->err = ret;
     } else if (ret < 0) {
-        av_log(s, AV_LOG_ERROR, "Cannot list segment '%s' (URI '%s'): %s\n",
-               url, uri, hlsbridge_playlist_error(c->pl));
+        av_log(s, AV_LOG_ERROR, "Cannot list segment '%s': %s\n",
+               url, hlsbridge_playlist_error(c->pl));
         av_log(s, AV_LOG_ERROR, "Segment '%s' is not published; the next one "
                "starts a discontinuity\n", url);
         c->discont_pending = 1;
@@ -335,18 +317,13 @@ static void end_segment(AVFormatContext *s, const char *url, int close_ret)
     HLSBridgeContext *c = s->priv_data;
     int64_t duration;
 
-    if (!c->seg_has_ref) {
+    if (!c->cur.has_ref) {
         av_log(s, AV_LOG_WARNING, "Segment '%s' holds no packet of the "
                "reference stream; it is not published\n", url);
         return;
     }
 
-    /* Cut to cut: the packet that opens the next segment ends this one, unless
-     * it starts a discontinuity, whose gap belongs to no segment. */
-    if (c->in_packet && c->pkt_is_ref && !c->pkt_jump)
-        duration = c->seg_acc + c->pkt_pts - c->run_start;
-    else
-        duration = c->seg_acc + c->run_end - c->run_start;
+    duration = segment_duration(&c->cur, &c->pkt);
     if (duration <= 0) {
         av_log(s, AV_LOG_WARNING, "Segment '%s' has no duration; it is not "
                "published\n", url);
@@ -380,21 +357,20 @@ static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
         return ret;
     }
     /* Anything else (e.g. a muxer reading its output back) passes through. */
-    if (!(flags & AVIO_FLAG_WRITE) || c->seg_pb)
+    if (!(flags & AVIO_FLAG_WRITE) || c->cur.pb)
         return 0;
 
-    av_freep(&c->seg_url);
-    c->seg_url = av_strdup(url);
-    if (!c->seg_url) {
+    av_freep(&c->cur.url);
+    c->cur.url = av_strdup(url);
+    if (!c->cur.url) {
         s->io_close2(s, *pb);
         *pb = NULL;
         return AVERROR(ENOMEM);
     }
-    c->seg_pb          = *pb;
+    c->cur.pb          = *pb;
     c->segments_opened++;
-    c->seg_has_ref     = 0;
-    c->seg_acc         = 0;
-    c->seg_discont     = c->discont_pending;
+    segment_reset(&c->cur);
+    c->cur.discont     = c->discont_pending;
     c->discont_pending = 0;
     return 0;
 }
@@ -405,29 +381,18 @@ static int hlsbridge_io_close2(AVFormatContext *inner, AVIOContext *pb)
     HLSBridgeContext *c = s->priv_data;
     int ret, close_ret;
 
-    if (!pb || pb != c->seg_pb)
+    if (!pb || pb != c->cur.pb)
         return s->io_close2(s, pb);
 
-    c->seg_pb = NULL;
+    c->cur.pb = NULL;
     /* A write error recorded in pb counts as much as a failed close. */
     ret       = pb->error;
     close_ret = s->io_close2(s, pb);
     if (close_ret < 0 && ret >= 0)
         ret = close_ret;
-    if (!c->closing)
-        end_segment(s, c->seg_url, ret);
+    if (c->state != HLSBRIDGE_CLOSING)
+        end_segment(s, c->cur.url, ret);
     return ret;
-}
-
-static int check_output_dir(AVFormatContext *s, const char *dir)
-{
-    if (access(dir, W_OK | X_OK) < 0) {
-        int ret = AVERROR(errno);
-        av_log(s, AV_LOG_ERROR, "Output directory '%s' is not writable: %s\n",
-               dir, av_err2str(ret));
-        return ret;
-    }
-    return 0;
 }
 
 /* Default template: "<playlist without extension>%d.<ext>" beside it. */
@@ -477,7 +442,6 @@ static av_cold int open_playlist(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
     hlsbridge_playlist_options opts;
-    const char *dir;
     int ret;
 
     hlsbridge_playlist_options_init(&opts);
@@ -497,83 +461,88 @@ static av_cold int open_playlist(AVFormatContext *s)
     }
 
     ret = hlsbridge_playlist_open(&opts, &c->pl);
-    if (ret < 0) {
-        /* The core has logged its message through core_log() already. */
-        if (!*hlsbridge_last_open_error())
-            av_log(s, AV_LOG_ERROR, "Cannot open playlist '%s': %s\n",
-                   c->playlist_path, av_err2str(ret));
-        return ret;
-    }
-
-    c->playlist_dir = canonical_dir(c->playlist_path);
-    if (!c->playlist_dir) {
-        ret = AVERROR(errno);
-        av_log(s, AV_LOG_ERROR, "Playlist directory of '%s': %s\n",
+    /* The core has logged its message (path, step, cause) through core_log(). */
+    if (ret < 0 && !*hlsbridge_last_open_error())
+        av_log(s, AV_LOG_ERROR, "Cannot open playlist '%s': %s\n",
                c->playlist_path, av_err2str(ret));
-        return ret;
-    }
-    if ((ret = check_output_dir(s, c->playlist_dir)) < 0)
-        return ret;
+    return ret;
+}
 
-    /* Segment files go through avio, which creates no directory. */
-    if (local_path(c->segment_filename)) {
-        /* The directory of the first file name, where "%%" is one '%'. */
-        const char *tmpl = local_path(c->segment_filename);
-        size_t size      = strlen(tmpl) + 32;
-        char *copy       = av_malloc(size);
-        if (!copy)
-            return AVERROR(ENOMEM);
-        if (av_get_frame_filename(copy, size, tmpl, (int)c->start_number) < 0) {
-            av_free(copy);
-            return AVERROR(EINVAL);
-        }
-        /* av_dirname() returns "." without touching a name with no '/'. */
-        dir = av_dirname(copy);
-        if (access(dir, F_OK) < 0 && ff_mkdir_p(dir) < 0 && access(dir, F_OK) < 0) {
-            ret = AVERROR(errno);
-            av_log(s, AV_LOG_ERROR, "hls_segment_filename: cannot create "
-                   "directory '%s': %s\n", dir, av_err2str(ret));
-            av_free(copy);
-            return ret;
-        }
-        ret = check_output_dir(s, dir);
-        av_free(copy);
-        if (ret < 0)
-            return ret;
-    }
+/*
+ * Segment files go through avio, which creates no directory: the core
+ * creates the directory of the first file name and checks that files can be
+ * made there (and that the name holds no control character), before the
+ * first segment.
+ */
+static av_cold int prepare_segment_dir(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const char *tmpl    = local_path(c->segment_filename);
+    size_t size;
+    char *first;
+    int ret;
+
+    if (!tmpl)
+        return 0;
+    /* The first file name, where "%%" is one '%'. */
+    size  = strlen(tmpl) + 32;
+    first = av_malloc(size);
+    if (!first)
+        return AVERROR(ENOMEM);
+    ret = av_get_frame_filename(first, size, tmpl, (int)c->start_number);
+    if (ret >= 0 && (ret = hlsbridge_playlist_prepare_dir(c->pl, first)) < 0)
+        av_log(s, AV_LOG_ERROR, "hls_segment_filename: %s\n",
+               hlsbridge_playlist_error(c->pl));
+    av_free(first);
+    return ret < 0 ? ret : 0;
+}
+
+/*
+ * The segment muxer's own options that segment_options may set: they move
+ * cuts and leave naming, timing and listing to this muxer. Any other option
+ * in the segment muxer's AVClass, looked up at run time so that one a newer
+ * FFmpeg adds is covered too, is this muxer's to set (or means nothing
+ * here, like the segment list options) and is refused by name.
+ */
+static const char *const user_segment_options[] = {
+    "segment_time_delta", "min_seg_duration", "break_non_keyframes",
+    "segment_atclocktime", "segment_clocktime_offset",
+    "segment_clocktime_wrap_duration", "increment_tc", "write_empty_segments",
+};
+
+static int is_user_segment_option(const char *name)
+{
+    for (int i = 0; i < FF_ARRAY_ELEMS(user_segment_options); i++)
+        if (!strcmp(name, user_segment_options[i]))
+            return 1;
     return 0;
 }
 
 /*
  * Refuses segment_options that this muxer sets itself or that the segment
- * muxer does not know, before anything is created on disk.
+ * muxer does not know, before anything is created on disk. Generic muxer
+ * options (AVFormatContext's) pass.
  */
 static av_cold int check_segment_options(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
-    static const char *const managed[] = {
-        "segment_format", "segment_time", "segment_times", "segment_frames",
-        "segment_list", "segment_list_type", "segment_list_size",
-        "segment_start_number", "reference_stream", "reset_timestamps",
-        "segment_wrap", "strftime", "segment_header_filename",
-        "write_header_trailer", "individual_header_trailer", "initial_offset",
-    };
     const AVOutputFormat *segment = av_guess_format("segment", NULL, NULL);
     const AVClass *fmt_class = avformat_get_class();
     const AVClass *seg_class = segment ? segment->priv_class : NULL;
     const AVDictionaryEntry *e = NULL;
 
     while ((e = av_dict_iterate(c->segment_options, e))) {
-        for (int i = 0; i < FF_ARRAY_ELEMS(managed); i++) {
-            if (!strcmp(e->key, managed[i])) {
-                av_log(s, AV_LOG_ERROR, "segment_options: '%s' is set by the "
-                       "hlsbridge muxer itself and cannot be overridden\n", e->key);
-                return AVERROR(EINVAL);
-            }
+        if (seg_class && av_opt_find(&seg_class, e->key, NULL, 0,
+                                     AV_OPT_SEARCH_FAKE_OBJ)) {
+            if (is_user_segment_option(e->key))
+                continue;
+            av_log(s, AV_LOG_ERROR, "segment_options: '%s' is set by the "
+                   "hlsbridge muxer itself or has no meaning here; use its "
+                   "own options (hls_time, hls_segment_filename, start_number, "
+                   "segment_format, segment_format_options)\n", e->key);
+            return AVERROR(EINVAL);
         }
-        if (!av_opt_find(&fmt_class, e->key, NULL, 0, AV_OPT_SEARCH_FAKE_OBJ) &&
-            !(seg_class && av_opt_find(&seg_class, e->key, NULL, 0,
-                                       AV_OPT_SEARCH_FAKE_OBJ))) {
+        if (!av_opt_find(&fmt_class, e->key, NULL, 0, AV_OPT_SEARCH_FAKE_OBJ)) {
             av_log(s, AV_LOG_ERROR, "segment_options: option '%s' is not known "
                    "to the segment muxer\n", e->key);
             return AVERROR_OPTION_NOT_FOUND;
@@ -665,13 +634,16 @@ fail:
     return ret;
 }
 
-static av_cold int hlsbridge_init(AVFormatContext *s)
+/*
+ * Checks what needs no file: the output name, hls_time, the streams, the
+ * segment container (whose file extension goes to *ext) and the options
+ * passed on to the segment muxer. Values the core checks (base URL, control
+ * characters in names) are left to it.
+ */
+static av_cold int check_options(AVFormatContext *s, const char **ext)
 {
     HLSBridgeContext *c = s->priv_data;
     const AVOutputFormat *fmt;
-    const char *ext = "ts";
-    char buf[1024];
-    int ret;
 
     if (!s->url || !*s->url) {
         av_log(s, AV_LOG_ERROR, "Empty output path: give the playlist file "
@@ -688,11 +660,6 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
                av_ts2timestr(c->hls_time, &AV_TIME_BASE_Q));
         return AVERROR(EINVAL);
     }
-    if (c->hls_time > HLSBRIDGE_MAX_SEGMENT_DURATION * AV_TIME_BASE) {
-        av_log(s, AV_LOG_ERROR, "hls_time must be at most %g s\n",
-               HLSBRIDGE_MAX_SEGMENT_DURATION);
-        return AVERROR(EINVAL);
-    }
     if (!s->nb_streams) {
         av_log(s, AV_LOG_ERROR, "No stream to segment\n");
         return AVERROR(EINVAL);
@@ -704,16 +671,28 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
                "writes files in this build\n", c->segment_format);
         return AVERROR_MUXER_NOT_FOUND;
     }
+    *ext = "ts";
     if (strcmp(fmt->name, "mpegts")) {
         av_log(s, AV_LOG_WARNING, "segment_format '%s': HLS players expect "
                "MPEG-TS segments\n", fmt->name);
         if (fmt->extensions)
-            ext = fmt->extensions;
+            *ext = fmt->extensions;
     }
+    if (c->playlist_type != HLSBRIDGE_TYPE_LIVE && c->list_size)
+        av_log(s, AV_LOG_VERBOSE, "hls_list_size is ignored: event and vod "
+               "playlists keep every segment\n");
+    if (c->playlist_type != HLSBRIDGE_TYPE_LIVE)
+        c->list_size = 0;
+    return check_segment_options(s);
+}
 
-    c->playlist_path = av_strdup(local_path(s->url));
-    if (!c->playlist_path)
-        return AVERROR(ENOMEM);
+/* The segment file name template: the user's, or "<playlist stem>%d.<ext>"
+ * beside the playlist; it must number the files. */
+static av_cold int name_segments(AVFormatContext *s, const char *ext)
+{
+    HLSBridgeContext *c = s->priv_data;
+    char buf[1024];
+
     if (!c->segment_filename) {
         char *ext1 = av_strndup(ext, strcspn(ext, ","));
         if (!ext1)
@@ -729,51 +708,55 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
                "%%d (or %%0Nd) for the segment number\n", c->segment_filename);
         return AVERROR(EINVAL);
     }
-    if (has_control_char(c->segment_filename)) {
-        av_log(s, AV_LOG_ERROR, "hls_segment_filename contains a control "
-               "character (CR, LF, ...): a playlist URI cannot hold it\n");
-        return AVERROR(EINVAL);
-    }
-    if (c->base_url && has_control_char(c->base_url)) {
-        av_log(s, AV_LOG_ERROR, "hls_base_url contains a control character "
-               "(CR, LF, ...): a playlist URI cannot hold it\n");
-        return AVERROR(EINVAL);
-    }
-    if (c->playlist_type != HLSBRIDGE_TYPE_LIVE && c->list_size)
-        av_log(s, AV_LOG_VERBOSE, "hls_list_size is ignored: event and vod "
-               "playlists keep every segment\n");
-    if (c->playlist_type != HLSBRIDGE_TYPE_LIVE)
-        c->list_size = 0;
+    return 0;
+}
 
-    if ((ret = check_segment_options(s)) < 0)
-        return ret;
-    c->ref_stream = select_reference_stream(s);
+/*
+ * The reference stream times the cuts; its time base and frame rate give
+ * the thresholds of a timestamp jump and the duration of a packet that
+ * carries none.
+ */
+static av_cold void init_reference_clock(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const AVStream *ref = s->streams[c->ref_stream];
 
-    if ((ret = open_playlist(s)) < 0)
-        return ret;
-    if ((ret = open_segmenter(s)) < 0)
-        return ret;
-
-    c->ref_tb         = s->streams[c->ref_stream]->time_base;
+    c->ref_tb         = ref->time_base;
     c->jump_threshold = av_rescale_q(HLSBRIDGE_JUMP_TARGET_DURATIONS * c->hls_time,
                                      AV_TIME_BASE_Q, c->ref_tb);
     /* Backwards, B-frame reordering moves pts by a few frames; more than a
      * target duration (and a second) is a jump. */
     c->back_threshold = av_rescale_q(FFMAX(c->hls_time, AV_TIME_BASE),
                                      AV_TIME_BASE_Q, c->ref_tb);
-    {
-        const AVStream *ref = s->streams[c->ref_stream];
-        if (ref->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
-            ref->avg_frame_rate.num > 0 && ref->avg_frame_rate.den > 0)
-            c->frame_dur = av_rescale_q(1, av_inv_q(ref->avg_frame_rate), c->ref_tb);
-    }
+    if (ref->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+        ref->avg_frame_rate.num > 0 && ref->avg_frame_rate.den > 0)
+        c->frame_dur = av_rescale_q(1, av_inv_q(ref->avg_frame_rate), c->ref_tb);
+}
+
+static av_cold int hlsbridge_init(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const char *ext;
+    int ret;
+
+    if ((ret = check_options(s, &ext)) < 0 ||
+        (ret = name_segments(s, ext)) < 0)
+        return ret;
+    c->playlist_path = av_strdup(local_path(s->url));
+    if (!c->playlist_path)
+        return AVERROR(ENOMEM);
+    c->ref_stream = select_reference_stream(s);
     if (c->flags & HLSBRIDGE_FLAG_DISCONT_START)
         c->discont_pending = 1;
-    /* The segment muxer opened the first segment file before any packet. */
-    if (c->seg_pb && c->discont_pending) {
-        c->seg_discont     = 1;
-        c->discont_pending = 0;
-    }
+
+    /* Outputs, in the order a failure should stop at: the playlist (and its
+     * directory), the segment directory, the segment muxer (which opens the
+     * first segment file). */
+    if ((ret = open_playlist(s)) < 0 ||
+        (ret = prepare_segment_dir(s)) < 0 ||
+        (ret = open_segmenter(s)) < 0)
+        return ret;
+    init_reference_clock(s);
 
     av_log(s, AV_LOG_VERBOSE, "Playlist '%s', segments '%s', reference stream "
            "#%d, libhlsbridge %s\n", c->playlist_path, c->segment_filename,
@@ -801,9 +784,9 @@ static void track_reference_packet(AVFormatContext *s, const AVPacket *pkt)
 {
     HLSBridgeContext *c = s->priv_data;
 
-    c->pkt_is_ref = 1;
-    c->pkt_jump   = 0;
-    c->pkt_pts    = pkt->pts;
+    c->pkt.is_ref = 1;
+    c->pkt.jump   = 0;
+    c->pkt.pts    = pkt->pts;
 
     if (!c->have_ref) {
         c->pdt_anchor_ms    = wall_ms();
@@ -812,13 +795,13 @@ static void track_reference_packet(AVFormatContext *s, const AVPacket *pkt)
     }
     if (pkt->pts - c->ref_end > c->jump_threshold ||
         c->ref_end - pkt->pts > c->back_threshold) {
-        int64_t media_now = c->media_start + c->seg_acc + c->run_end - c->run_start;
+        int64_t media_now = c->media_start + segment_duration(&c->cur, &c->pkt);
 
         av_log(s, AV_LOG_WARNING, "Timestamp jump in stream #%d: %s -> %s; "
                "the next segment starts a discontinuity\n", pkt->stream_index,
                av_ts2timestr(c->ref_end, &c->ref_tb),
                av_ts2timestr(pkt->pts, &c->ref_tb));
-        c->pkt_jump         = 1;
+        c->pkt.jump         = 1;
         c->discont_pending  = 1;
         c->pdt_anchor_ms    = wall_ms();
         c->pdt_anchor_media = media_now;
@@ -838,23 +821,23 @@ static void account_reference_packet(HLSBridgeContext *c, const AVPacket *pkt)
         c->last_dur = pkt->duration;
     else if (c->frame_dur > 0)
         c->last_dur = c->frame_dur;
-    else if (c->have_ref && !c->pkt_jump && dts > c->last_dts &&
+    else if (c->have_ref && !c->pkt.jump && dts > c->last_dts &&
              dts - c->last_dts <= c->back_threshold)
         c->last_dur = dts - c->last_dts;
     end = pkt->pts + c->last_dur;
 
-    if (!c->seg_has_ref) {
-        c->seg_has_ref = 1;
-        c->run_start   = pkt->pts;
-        c->run_end     = end;
-    } else if (c->pkt_jump) {
-        c->seg_acc   += c->run_end - c->run_start;
-        c->run_start  = pkt->pts;
-        c->run_end    = end;
+    if (!c->cur.has_ref) {
+        c->cur.has_ref = 1;
+        c->cur.run_start   = pkt->pts;
+        c->cur.run_end     = end;
+    } else if (c->pkt.jump) {
+        c->cur.acc   += c->cur.run_end - c->cur.run_start;
+        c->cur.run_start  = pkt->pts;
+        c->cur.run_end    = end;
     } else {
-        c->run_end = FFMAX(c->run_end, end);
+        c->cur.run_end = FFMAX(c->cur.run_end, end);
     }
-    c->ref_end  = c->have_ref && !c->pkt_jump ? FFMAX(c->ref_end, end) : end;
+    c->ref_end  = c->have_ref && !c->pkt.jump ? FFMAX(c->ref_end, end) : end;
     c->have_ref = 1;
     c->last_dts = dts;
 }
@@ -880,14 +863,15 @@ static int write_to_segmenter(HLSBridgeContext *c, AVPacket *pkt)
 static void stop_segmenter(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
-    int had_file = !!c->seg_pb;
+    enum HLSBridgeState state = c->state;
+    int had_file = !!c->cur.pb;
 
-    c->closing = 1;
+    c->state = HLSBRIDGE_CLOSING;
     avformat_free_context(c->seg);
-    c->seg     = NULL;
-    c->closing = 0;
-    if (had_file && c->seg_url)
-        lose_segment(s, c->seg_url);
+    c->seg   = NULL;
+    c->state = state;
+    if (had_file && c->cur.url)
+        lose_segment(s, c->cur.url);
 }
 
 /*
@@ -902,9 +886,12 @@ static void drop_segment(AVFormatContext *s, int err)
 
     av_log(s, AV_LOG_ERROR, "Cannot write segment '%s': %s; it is not "
            "published, and media is dropped until the next segment\n",
-           c->seg_url, av_err2str(err));
+           c->cur.url, av_err2str(err));
     stop_segmenter(s);
     c->discont_pending = 1;
+    /* A jump still waiting for its key packet restarts there all the same. */
+    if (c->state != HLSBRIDGE_RESTARTING)
+        c->state = HLSBRIDGE_DROPPING;
 }
 
 /*
@@ -917,7 +904,7 @@ static int start_segmenter(AVFormatContext *s, AVPacket *pkt)
     HLSBridgeContext *c = s->priv_data;
     int ret;
 
-    c->restart_pending = 0;
+    c->state = HLSBRIDGE_WRITING;
     if ((ret = open_segmenter(s)) < 0 ||
         (ret = avformat_write_header(c->seg, NULL)) < 0) {
         stop_segmenter(s);
@@ -927,75 +914,64 @@ static int start_segmenter(AVFormatContext *s, AVPacket *pkt)
                "is dropped until the next segment\n",
                c->start_number + c->segments_opened, av_err2str(ret));
         /* The dropped media starts with this packet. */
-        c->seg_has_ref     = 0;
-        c->seg_acc         = 0;
+        segment_reset(&c->cur);
         c->discont_pending = 1;
+        c->state           = HLSBRIDGE_DROPPING;
         return 0;
     }
     ret = write_to_segmenter(c, pkt);
-    if (ret < 0 && c->seg_pb && c->seg_pb->error < 0) {
-        drop_segment(s, c->seg_pb->error);
+    if (ret < 0 && c->cur.pb && c->cur.pb->error < 0) {
+        drop_segment(s, c->cur.pb->error);
         ret = 0;
     }
     return ret;
 }
 
-/* Media time dropped so far since the last published or failed cut, ref_tb. */
-static int64_t dropped_duration(const HLSBridgeContext *c)
-{
-    if (!c->seg_has_ref)
-        return 0;
-    if (c->pkt_is_ref && !c->pkt_jump)
-        return c->seg_acc + c->pkt_pts - c->run_start;
-    return c->seg_acc + c->run_end - c->run_start;
-}
-
 /*
- * While media is dropped: at a reference key packet one target duration
- * after the failed segment's start (where it would have been cut), or after a
- * jump, start again; drop anything else. Trying once per target duration
- * gives one error line per lost segment while the disk stays full, however
- * short the GOP.
- */
-static int resume_segmenter(AVFormatContext *s, AVPacket *pkt, int is_key_ref)
-{
-    HLSBridgeContext *c = s->priv_data;
-    int64_t dropped;
-
-    if (!is_key_ref)
-        return 0;
-    dropped = dropped_duration(c);
-    if (c->seg_has_ref && !c->restart_pending &&
-        av_compare_ts(dropped, c->ref_tb, c->hls_time - HLSBRIDGE_CUT_TOLERANCE,
-                      AV_TIME_BASE_Q) < 0)
-        return 0;
-
-    c->media_start += dropped;
-    av_log(s, AV_LOG_VERBOSE, "Starting segment %"PRId64" after %s s of "
-           "dropped media\n", c->start_number + c->segments_opened,
-           av_ts2timestr(dropped, &c->ref_tb));
-    return start_segmenter(s, pkt);
-}
-
-/*
+ * At a reference key packet that ends a jump or a run of dropped media: the
+ * running segment muxer (if any) ends and publishes its segment; a new one
+ * starts with this packet.
+ *
  * segment.c cuts at first_pts + n * segment_time. After a jump forward every
  * key frame is past that schedule until n catches up (a run of one-GOP
  * segments); after a jump back none reaches it for as long. So the segment
  * ends at the jump (at its first key packet), and a new segment muxer takes
  * over with a schedule that starts there.
  */
-static int cut_and_restart(AVFormatContext *s, AVPacket *pkt)
+static int restart_segmenter(AVFormatContext *s, AVPacket *pkt)
 {
     HLSBridgeContext *c = s->priv_data;
+    int64_t dropped;
     int ret;
 
-    /* Ends and publishes the open segment through hlsbridge_io_close2(); a
-     * segment that cannot be completed is reported and left out there. */
-    ret = av_write_trailer(c->seg);
-    if (ret < 0)
-        av_log(s, AV_LOG_WARNING, "Segment muxer trailer: %s\n", av_err2str(ret));
-    stop_segmenter(s);
+    if (c->seg) {
+        /* Ends and publishes the open segment through hlsbridge_io_close2();
+         * a segment that cannot be completed is reported and left out there. */
+        ret = av_write_trailer(c->seg);
+        if (ret < 0)
+            av_log(s, AV_LOG_WARNING, "Segment muxer trailer: %s\n", av_err2str(ret));
+        stop_segmenter(s);
+    } else {
+        dropped = segment_duration(&c->cur, &c->pkt);
+        c->media_start += dropped;
+        av_log(s, AV_LOG_VERBOSE, "Starting segment %"PRId64" after %s s of "
+               "dropped media\n", c->start_number + c->segments_opened,
+               av_ts2timestr(dropped, &c->ref_tb));
+    }
     return start_segmenter(s, pkt);
+}
+
+/*
+ * While media is dropped, a segment is tried again one target duration after
+ * the failed one's start, where it would have been cut: once per target
+ * duration gives one error line per lost segment while the disk stays full,
+ * however short the GOP.
+ */
+static int dropped_enough(const HLSBridgeContext *c)
+{
+    return !c->cur.has_ref ||
+           av_compare_ts(segment_duration(&c->cur, &c->pkt), c->ref_tb,
+                         c->hls_time - HLSBRIDGE_CUT_TOLERANCE, AV_TIME_BASE_Q) >= 0;
 }
 
 /* Passes a packet to the segment muxer; see drop_segment(). */
@@ -1007,14 +983,14 @@ static int forward_packet(AVFormatContext *s, AVPacket *pkt)
     ret = write_to_segmenter(c, pkt);
     if (ret >= 0 || c->err)
         return ret;
-    if (c->seg_pb && c->seg_pb->error < 0) {
-        drop_segment(s, c->seg_pb->error);
+    if (c->cur.pb && c->cur.pb->error < 0) {
+        drop_segment(s, c->cur.pb->error);
         return 0;
     }
     /* The segment muxer stops for good when it cannot end or start a segment
      * at a cut: it closed its file and opened no other (end_segment() left
      * the segment out). Start again with this packet, the cut's key packet. */
-    if (!c->seg_pb) {
+    if (!c->cur.pb) {
         av_log(s, AV_LOG_WARNING, "Segment muxer stopped (%s); starting again "
                "at segment %"PRId64"\n", av_err2str(ret),
                c->start_number + c->segments_opened);
@@ -1022,6 +998,23 @@ static int forward_packet(AVFormatContext *s, AVPacket *pkt)
         return start_segmenter(s, pkt);
     }
     return ret;
+}
+
+/* Sends a packet where the state says; see enum HLSBridgeState. */
+static int route_packet(AVFormatContext *s, AVPacket *pkt, int is_key_ref)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    switch (c->state) {
+    case HLSBRIDGE_RESTARTING:
+        if (is_key_ref)
+            return restart_segmenter(s, pkt);
+        return c->seg ? forward_packet(s, pkt) : 0;
+    case HLSBRIDGE_DROPPING:
+        return is_key_ref && dropped_enough(c) ? restart_segmenter(s, pkt) : 0;
+    default:
+        return forward_packet(s, pkt);
+    }
 }
 
 static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
@@ -1034,23 +1027,18 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
     if (c->err)
         return c->err;
 
-    c->pkt_is_ref = 0;
-    c->pkt_jump   = 0;
+    c->pkt.is_ref = 0;
+    c->pkt.jump   = 0;
     if (is_ref)
         track_reference_packet(s, pkt);
-    if (c->pkt_jump)
-        c->restart_pending = 1;
+    if (c->pkt.jump)
+        c->state = HLSBRIDGE_RESTARTING;
 
     /* Not interleaved: the segment muxer handles this very packet now, so a
      * segment it closes meanwhile was ended by this packet. */
-    c->in_packet = 1;
-    if (!c->seg)
-        ret = resume_segmenter(s, pkt, is_key_ref);
-    else if (c->restart_pending && is_key_ref)
-        ret = cut_and_restart(s, pkt);
-    else
-        ret = forward_packet(s, pkt);
-    c->in_packet = 0;
+    c->pkt.in_flight = 1;
+    ret = route_packet(s, pkt, is_key_ref);
+    c->pkt.in_flight = 0;
 
     if (is_ref)
         account_reference_packet(c, pkt);
@@ -1163,14 +1151,13 @@ static void hlsbridge_deinit(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
 
-    c->closing = 1;
+    c->state = HLSBRIDGE_CLOSING;
     avformat_free_context(c->seg);
     c->seg = NULL;
     hlsbridge_playlist_close(c->pl);
     c->pl = NULL;
-    av_freep(&c->seg_url);
+    av_freep(&c->cur.url);
     av_freep(&c->playlist_path);
-    av_freep(&c->playlist_dir);
 }
 
 #define OFFSET(x) offsetof(HLSBridgeContext, x)

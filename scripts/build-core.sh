@@ -23,8 +23,10 @@ ensure_packages build-essential cmake pkg-config googletest libgtest-dev
 build_dir="${BUILD_DIR:-$HLSBRIDGE_ROOT/build/core}"
 prefix="${PREFIX:-$HLSBRIDGE_ROOT/build/install}"
 
+# shellcheck disable=SC2086 # CMAKE_ARGS holds several words
 cmake -S "$HLSBRIDGE_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib -DHLSBRIDGE_BUILD_SHARED=OFF >&2
+    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib -DHLSBRIDGE_BUILD_SHARED=OFF \
+    ${CMAKE_ARGS:-} >&2
 cmake --build "$build_dir" -j "$(nproc)" >&2
 cmake --install "$build_dir" >&2
 log "core installed in $prefix (pkg-config: $prefix/lib/pkgconfig)"

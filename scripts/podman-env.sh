@@ -23,8 +23,8 @@
 #    them). On a machine with a registry the same Dockerfile pulls the real
 #    image instead; this step only stands in for the pull.
 #
-# The settings are the ones measured to work here (DESIGN.md, "Facts about
-# building docker/ here"): runc rather than crun (crun fails on this kernel's
+# The settings are the ones measured to work on these machines (no Docker
+# engine; podman 4.3 with buildah 1.28): runc rather than crun (crun fails on this kernel's
 # hybrid cgroup layout), cgroupfs, host network namespace (RUN steps reach the
 # apt mirror without iptables changes), file events log, overlay storage.
 #

@@ -80,14 +80,14 @@ clang_build() {
     local dir="$1"
     shift
     cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-        -DHLSBRIDGE_BUILD_SHARED=OFF "$@" &&
+        -DHLSBRIDGE_BUILD_SHARED=OFF -DHLSBRIDGE_WERROR=ON "$@" &&
         cmake --build "$dir" -j "$(nproc)"
 }
 
 # 1. The core, built, installed (build/install, for FFmpeg's configure) and
 # unit-tested by the same script the Dockerfile runs; benchmarks compiled.
 core_stage() {
-    CMAKE_ARGS=-DHLSBRIDGE_BUILD_BENCHMARKS=ON bash scripts/build-core.sh --test
+    CMAKE_ARGS="-DHLSBRIDGE_BUILD_BENCHMARKS=ON -DHLSBRIDGE_WERROR=ON" bash scripts/build-core.sh --test
 }
 counted_stage core-unit ctest core_stage
 
@@ -136,6 +136,21 @@ if [ -z "${SKIP_BROWSER:-}" ]; then
     step browser-server bash tests/browser/run.sh server
     step demo bash tests/browser/run.sh demo
 fi
+
+# The whole-process benchmark script, on a tiny input: it must keep working
+# (its figures are for the README, not for a pass/fail test).
+bench_smoke() {
+    local report
+    report=$(DURATION=4 RUNS=1 CALLGRIND_DURATION=0 LIVE_SECONDS=0 \
+        OUT="$HLSBRIDGE_ROOT/build/bench-smoke" bash bench/compare.sh) || return 1
+    echo "$report"
+    # A row of figures for every variant, and hlsbridge's latency line.
+    for v in segment hls hlsbridge-live hlsbridge-event hlsbridge-vod; do
+        grep -Eq "^$v +[0-9.]+ +[0-9.]+ +[0-9.]+" <<<"$report" || { echo "no figures for $v"; return 1; }
+    done
+    grep -Eq 'published: p50 [0-9]+ us, p99 [0-9]+ us' <<<"$report" || { echo "no latency line"; return 1; }
+}
+step bench-compare-smoke bench_smoke
 
 # 6. docker/: the image built with podman and run on a lavfi source.
 step playlist-checker bash tests/docker/test_check_playlist.sh

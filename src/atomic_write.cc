@@ -11,6 +11,7 @@ namespace hlsbridge {
 namespace {
 
 constexpr int kRandomChars = 6;
+constexpr std::string_view kTempFileSuffix = ".tmp";
 constexpr std::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -99,6 +100,7 @@ Status WriteFileAtomically(Env* env, const std::string& path,
   };
 
   for (std::string_view piece : pieces) {
+    if (piece.empty()) continue;
     s = file->Append(piece);
     if (!s.ok()) return fail("write", s);
   }

@@ -16,10 +16,9 @@ struct AtomicWriteOptions {
   bool sync_dir = true;   // fsync the directory after the rename
 };
 
-// Prefix and suffix of our temp files for the file `path`:
+// Prefix of our temp files for the file `path`: their names are
 // ".playlist-<basename>-" + 6 characters + ".tmp", in the same directory.
 std::string TempFilePrefix(std::string_view path);
-inline constexpr std::string_view kTempFileSuffix = ".tmp";
 // True when `name` (a directory entry) is a temp file of ours for `path`.
 bool IsTempFileFor(std::string_view path, std::string_view name);
 

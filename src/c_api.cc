@@ -58,10 +58,10 @@ int Guard(hlsbridge_playlist* pl, Fn&& fn) {
 }
 
 // A SegmentInput (views of the caller's strings) or a SegmentFile (copies)
-// from the C struct; seg.uri is not NULL.
+// from the C struct.
 template <typename Segment>
 void FromC(const hlsbridge_segment& seg, Segment* out) {
-  out->uri = seg.uri;
+  if (seg.uri != nullptr) out->uri = seg.uri;
   out->duration = seg.duration;
   if (seg.program_date_time_ms != HLSBRIDGE_NO_PDT) {
     out->program_date_time_ms = seg.program_date_time_ms;
@@ -75,12 +75,19 @@ void FromC(const hlsbridge_segment& seg, Segment* out) {
 template <typename Segment, typename Fn>
 int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg, Fn&& fn) {
   if (pl == nullptr) return -EINVAL;
-  if (seg == nullptr || seg->uri == nullptr) {
-    return RecordMessage(pl, -EINVAL, "segment and its uri are required");
+  if (seg == nullptr || (seg->uri == nullptr && seg->file_path == nullptr)) {
+    return RecordMessage(pl, -EINVAL,
+                         "a segment needs a uri or a file_path (or both)");
   }
   return Guard(pl, [&] {
     Segment segment;
     FromC(*seg, &segment);
+    std::string derived;  // outlives fn(): a SegmentInput only views it
+    if (seg->uri == nullptr) {
+      Status s = pl->impl->UriForFile(seg->file_path, &derived);
+      if (!s.ok()) return Record(pl, s);
+      segment.uri = derived;
+    }
     return Record(pl, fn(std::move(segment)));
   });
 }
@@ -199,6 +206,13 @@ int hlsbridge_playlist_discard_segment(hlsbridge_playlist* pl,
   return Guard(pl, [&] { return Record(pl, pl->publisher->Discard(file_path)); });
 }
 
+int hlsbridge_playlist_prepare_dir(hlsbridge_playlist* pl, const char* file_path) {
+  if (pl == nullptr) return -EINVAL;
+  return Guard(pl, [&] {
+    return Record(pl, pl->impl->PrepareDirectory(file_path != nullptr ? file_path : ""));
+  });
+}
+
 int hlsbridge_playlist_take_error(hlsbridge_playlist* pl) {
   if (pl == nullptr) return -EINVAL;
   return Guard(pl, [&] {
@@ -220,8 +234,7 @@ int hlsbridge_playlist_write(hlsbridge_playlist* pl) {
 
 int hlsbridge_playlist_finish(hlsbridge_playlist* pl) {
   if (pl == nullptr) return -EINVAL;
-  pl->publisher->Drain();
-  return Guard(pl, [&] { return Record(pl, pl->impl->Finish()); });
+  return Guard(pl, [&] { return Record(pl, pl->publisher->Finish()); });
 }
 
 int hlsbridge_playlist_delete_expired(hlsbridge_playlist* pl, int wait) {

@@ -51,12 +51,20 @@ class Env {
   // fdatasync (fsync where missing), close. Errors name the path and the
   // step "fsync".
   virtual Status SyncFile(const std::string& path) = 0;
+  // SyncFile() of several files, one status each in *results (same order).
+  // An Env may overlap their writeback (the POSIX one starts it for all of
+  // them before it waits for any); this default syncs one after the other.
+  virtual void SyncFiles(const std::vector<std::string>& paths,
+                         std::vector<Status>* results);
   // fsync of the directory itself, which makes renames in it durable.
   virtual Status SyncDir(const std::string& dir) = 0;
   // Names of the entries of `dir`, without "." and "..".
   virtual Status GetChildren(const std::string& dir,
                              std::vector<std::string>* names) = 0;
   virtual bool FileExists(const std::string& path) = 0;
+  // realpath(3): the absolute path of an existing file or directory, with
+  // no ".", ".." or symbolic link in it.
+  virtual Status RealPath(const std::string& path, std::string* result) = 0;
 
   // Monotonic clock, microseconds from an arbitrary origin.
   virtual int64_t NowMicros() = 0;
@@ -69,7 +77,6 @@ class Env {
 class EnvWrapper : public Env {
  public:
   explicit EnvWrapper(Env* target) : target_(target) {}
-  Env* target() const { return target_; }
 
   Status CreateDir(const std::string& dir) override {
     return target_->CreateDir(dir);
@@ -100,6 +107,9 @@ class EnvWrapper : public Env {
   bool FileExists(const std::string& path) override {
     return target_->FileExists(path);
   }
+  Status RealPath(const std::string& path, std::string* result) override {
+    return target_->RealPath(path, result);
+  }
   int64_t NowMicros() override { return target_->NowMicros(); }
   int64_t NowUnixMicros() override { return target_->NowUnixMicros(); }
   void SleepForMicros(int64_t micros) override {
@@ -114,6 +124,10 @@ class EnvWrapper : public Env {
 std::string DirName(std::string_view path);
 // "a/b/c.m3u8" -> "c.m3u8".
 std::string BaseName(std::string_view path);
+// The relative path from directory `from` to directory `to`, both absolute
+// and canonical (Env::RealPath): "../../x/y", "y", or "" when they are the
+// same. Components are compared whole: "/a/bc" is not inside "/a/b".
+std::string RelativeDir(std::string_view from, std::string_view to);
 
 }  // namespace hlsbridge
 

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "config.h"
@@ -131,6 +132,34 @@ class PosixEnv final : public Env {
     return s;
   }
 
+  void SyncFiles(const std::vector<std::string>& paths,
+                 std::vector<Status>* results) override {
+    // Start the writeback of every file before waiting for any, so the disk
+    // sees them all at once and the first fdatasync's journal commit covers
+    // the others' sizes too; then wait for each.
+    std::vector<int> fds(paths.size(), -1);
+    results->assign(paths.size(), Status::OK());
+    for (size_t i = 0; i < paths.size(); ++i) {
+      do {
+        fds[i] = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+      } while (fds[i] < 0 && errno == EINTR);
+      if (fds[i] < 0) {
+        (*results)[i] = Status::IOError(paths[i], "fsync", errno);
+        continue;
+      }
+#if HLSBRIDGE_HAVE_SYNC_FILE_RANGE
+      (void)::sync_file_range(fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+    }
+    for (size_t i = 0; i < paths.size(); ++i) {
+      if (fds[i] < 0) continue;
+      if (SyncData(fds[i]) != 0) {
+        (*results)[i] = Status::IOError(paths[i], "fsync", errno);
+      }
+      ::close(fds[i]);
+    }
+  }
+
   Status SyncDir(const std::string& dir) override {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return Status::IOError(dir, "fsync dir", errno);
@@ -158,6 +187,14 @@ class PosixEnv final : public Env {
     return ::access(path.c_str(), F_OK) == 0;
   }
 
+  Status RealPath(const std::string& path, std::string* result) override {
+    char* real = ::realpath(path.c_str(), nullptr);
+    if (real == nullptr) return Status::IOError(path, "realpath", errno);
+    result->assign(real);
+    std::free(real);
+    return Status::OK();
+  }
+
   int64_t NowMicros() override {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -181,12 +218,46 @@ Env* Env::Default() {
   return env;
 }
 
+void Env::SyncFiles(const std::vector<std::string>& paths,
+                    std::vector<Status>* results) {
+  results->clear();
+  for (const std::string& path : paths) results->push_back(SyncFile(path));
+}
+
 std::string DirName(std::string_view path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string_view::npos) return ".";
   while (slash > 0 && path[slash - 1] == '/') --slash;
   if (slash == 0) return "/";
   return std::string(path.substr(0, slash));
+}
+
+std::string RelativeDir(std::string_view from, std::string_view to) {
+  // Split both into components; the root "/" has none.
+  auto split = [](std::string_view p) {
+    std::vector<std::string_view> parts;
+    size_t i = 0;
+    while (i < p.size()) {
+      size_t j = p.find('/', i);
+      if (j == std::string_view::npos) j = p.size();
+      if (j > i) parts.push_back(p.substr(i, j - i));
+      i = j + 1;
+    }
+    return parts;
+  };
+  const std::vector<std::string_view> a = split(from), b = split(to);
+  size_t common = 0;
+  while (common < a.size() && common < b.size() && a[common] == b[common]) {
+    ++common;
+  }
+  std::string rel;
+  for (size_t i = common; i < a.size(); ++i) rel.append("../");
+  for (size_t i = common; i < b.size(); ++i) {
+    rel.append(b[i]);
+    rel.push_back('/');
+  }
+  if (!rel.empty()) rel.pop_back();
+  return rel;
 }
 
 std::string BaseName(std::string_view path) {

@@ -26,6 +26,19 @@ bool HasControlCharacter(std::string_view s) {
   });
 }
 
+// Creates and removes the file `name` in `dir`: whether files can be created
+// there (permissions, a read-only mount). EEXIST (a probe of another process
+// at the same moment) counts as success.
+Status ProbeCreate(Env* env, const std::string& dir, const std::string& name) {
+  const std::string probe = (dir == "/" ? "/" : dir + "/") + name;
+  std::unique_ptr<WritableFile> file;
+  Status s = env->NewWritableFile(probe, &file);
+  if (!s.ok()) return s.os_errno() == EEXIST ? Status::OK() : s;
+  (void)file->Close();
+  (void)env->RemoveFile(probe);
+  return Status::OK();
+}
+
 std::string FormatDouble(double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.17g", v);
@@ -83,28 +96,45 @@ Status Playlist::Open(const PlaylistOptions& options,
   // Find out now, not at the first segment, whether we can create files next
   // to the playlist (permissions, read-only mount): the temp file step is the
   // one that would fail.
-  {
-    const std::string probe =
-        (dir == "/" ? "/" : dir + "/") + TempFilePrefix(path) + "probe0.tmp";
-    std::unique_ptr<WritableFile> file;
-    s = env->NewWritableFile(probe, &file);
-    if (!s.ok() && s.os_errno() != EEXIST) {
-      return Status::IOError(path, "open", s.os_errno());
-    }
-    if (s.ok()) {
-      (void)file->Close();
-      (void)env->RemoveFile(probe);
-    }
-  }
+  s = ProbeCreate(env, dir, TempFilePrefix(path) + "probe0.tmp");
+  if (!s.ok()) return Status::IOError(path, "open", s.os_errno());
+  std::string real_dir;
+  s = env->RealPath(dir, &real_dir);
+  if (!s.ok()) return s;
 
-  result->reset(new Playlist(options, type, env));
+  result->reset(new Playlist(options, type, env, std::move(real_dir)));
   return Status::OK();
 }
 
-Playlist::Playlist(PlaylistOptions options, PlaylistType type, Env* env)
+Status Playlist::PrepareDirectory(const std::string& file_path) const {
+  if (file_path.empty() || HasControlCharacter(file_path)) {
+    return Status::InvalidArgument(
+        "segment file path \"" + file_path + "\" " +
+        (file_path.empty() ? "is empty" : "contains a control character"));
+  }
+  const std::string dir = DirName(file_path);
+  Status s = env_->CreateDir(dir);
+  if (!s.ok()) return s;
+  s = ProbeCreate(env_, dir, TempFilePrefix(options_.path) + "probe1.tmp");
+  if (!s.ok()) return Status::IOError(dir, "create a file", s.os_errno());
+  return Status::OK();
+}
+
+Status Playlist::UriForFile(const std::string& file_path, std::string* uri) const {
+  std::string real_dir;
+  Status s = env_->RealPath(DirName(file_path), &real_dir);
+  if (!s.ok()) return s;
+  const std::string rel = RelativeDir(real_dir_, real_dir);
+  *uri = rel.empty() ? BaseName(file_path) : rel + "/" + BaseName(file_path);
+  return Status::OK();
+}
+
+Playlist::Playlist(PlaylistOptions options, PlaylistType type, Env* env,
+                   std::string real_dir)
     : options_(std::move(options)),
       type_(type),
       env_(env),
+      real_dir_(std::move(real_dir)),
       floor_target_duration_(CeilPrintedSeconds(
           std::llround(options_.target_duration * 1000.0))),
       append_only_(type != PlaylistType::kLive) {
@@ -264,12 +294,14 @@ Snapshot Playlist::SnapshotLocked(uint64_t first_sequence) const {
   return snap;
 }
 
-Snapshot Playlist::TakeSnapshot() const {
-  MutexLock l(&mu_);
-  return SnapshotLocked();
+std::string Playlist::RenderNow() const {
+  Snapshot snap;
+  {
+    MutexLock l(&mu_);
+    snap = SnapshotLocked();
+  }
+  return Render(snap);
 }
-
-std::string Playlist::RenderNow() const { return Render(TakeSnapshot()); }
 
 void Playlist::Emit(const LogLines& lines) const {
   for (const auto& [level, message] : lines) Log(level, message);

@@ -24,7 +24,7 @@ enum class LogLevel { kError = 0, kWarning = 1, kInfo = 2, kDebug = 3 };
 struct PlaylistOptions {
   std::string path;          // the playlist file; required
   unsigned window_size = 0;  // live window in segments; 0 keeps all
-  // nullopt: window_size > 0 means live, 0 means vod (the seed's rule).
+  // nullopt: window_size > 0 means live, 0 means vod.
   std::optional<PlaylistType> type;
   double target_duration = 0;  // floor of EXT-X-TARGETDURATION, seconds
   uint64_t start_sequence = 0;
@@ -74,6 +74,14 @@ class Playlist {
   Playlist& operator=(const Playlist&) = delete;
   ~Playlist();
 
+  // For a segment file name: refuses an empty path or one with a control
+  // character, creates its directory when missing and checks that files can
+  // be created there. Errors name the path and the cause.
+  Status PrepareDirectory(const std::string& file_path) const;
+  // The URI of a segment file relative to the playlist: its directory
+  // relative to the playlist's (both resolved, symbolic links included),
+  // then its name, e.g. "../seg/index3.ts". The directory must exist.
+  Status UriForFile(const std::string& file_path, std::string* uri) const;
   // Checks a segment as AddSegment() would, without adding it: URI,
   // duration, date-time, file path, and that the playlist is not finished.
   // On success *encoded_uri holds the URI as it will be printed.
@@ -92,14 +100,12 @@ class Playlist {
   int DeleteExpired(bool wait) EXCLUDES(mu_, write_mu_);
 
   PlaylistStats GetStats() const EXCLUDES(mu_);
-  Snapshot TakeSnapshot() const EXCLUDES(mu_);
   // The text that Write() would publish now.
   std::string RenderNow() const EXCLUDES(mu_);
   const std::string& path() const { return options_.path; }
   Env* env() const { return env_; }
   // Sends a line to the log sink of the options (if any), with no lock held.
   void Log(LogLevel level, std::string_view message) const;
-  PlaylistType type() const { return type_; }
 
  private:
   struct Entry {
@@ -119,7 +125,8 @@ class Playlist {
     std::optional<int64_t> deadline_us;  // set once such a state is published
   };
 
-  Playlist(PlaylistOptions options, PlaylistType type, Env* env);
+  Playlist(PlaylistOptions options, PlaylistType type, Env* env,
+           std::string real_dir);
 
   // Log lines gathered under write_mu_ and emitted after it is released.
   using LogLines = std::vector<std::pair<LogLevel, std::string>>;
@@ -141,6 +148,7 @@ class Playlist {
   const PlaylistOptions options_;
   const PlaylistType type_;
   Env* const env_;
+  const std::string real_dir_;  // the playlist's directory, canonical
   const uint64_t floor_target_duration_;
   // Event and VOD playlists only grow: the lines of the segments printed so
   // far are kept and only new segments are rendered at each write. A live

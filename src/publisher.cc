@@ -44,7 +44,7 @@ Status Publisher::Submit(SegmentFile segment) {
       ++segments_lost_;
     }
     Job discard;
-    discard.discard = true;
+    discard.kind = Job::Kind::kDiscard;
     discard.segment.file_path = std::move(segment.file_path);
     (void)Enqueue(std::move(discard));
     return s;
@@ -57,9 +57,18 @@ Status Publisher::Submit(SegmentFile segment) {
 
 Status Publisher::Discard(std::string file_path) {
   Job job;
-  job.discard = true;
+  job.kind = Job::Kind::kDiscard;
   job.segment.file_path = std::move(file_path);
   return Enqueue(std::move(job));
+}
+
+Status Publisher::Finish() {
+  Job job;
+  job.kind = Job::Kind::kFinish;
+  (void)Enqueue(std::move(job));
+  Drain();
+  MutexLock l(&mu_);
+  return finish_status_;
 }
 
 Status Publisher::Enqueue(Job job) {
@@ -143,32 +152,23 @@ void Publisher::Process(std::vector<Job>* batch) {
   std::vector<bool> lost(batch->size(), false);
   if (options_.sync_files) MakeDurable(batch, &lost);
 
-  bool added = false;
+  bool added = false;  // a segment the playlist on disk does not list yet
   for (size_t i = 0; i < batch->size(); ++i) {
     Job& job = (*batch)[i];
-    if (job.discard) {
+    if (job.kind == Job::Kind::kDiscard) {
       Lose(job, Status::OK());
-      continue;
+    } else if (job.kind == Job::Kind::kFinish) {
+      // One publication lists what came before and ends the playlist.
+      Status s = playlist_->Finish();
+      if (s.ok()) NotePublished();
+      added = false;
+      MutexLock l(&mu_);
+      finish_status_ = s;
+    } else if (!lost[i]) {
+      added |= AddSegment(job);
     }
-    if (lost[i]) continue;
-    SegmentInput in;
-    in.uri = job.segment.uri;
-    in.duration = job.segment.duration;
-    in.program_date_time_ms = job.segment.program_date_time_ms;
-    in.discontinuity = job.segment.discontinuity || discontinuity_pending_;
-    in.file_path = job.segment.file_path;
-    Status s = playlist_->AddSegment(in);
-    if (!s.ok()) {
-      Lose(job, s);
-      continue;
-    }
-    discontinuity_pending_ = false;
-    unpublished_.push_back(job.submitted_us);
-    added = true;
-    MutexLock l(&mu_);
-    ++segments_listed_;
   }
-  if (!added && unpublished_.empty()) return;
+  if (!added) return;
 
   Status s = playlist_->Write();
   if (!s.ok()) {
@@ -177,6 +177,29 @@ void Publisher::Process(std::vector<Job>* batch) {
     RecordError(s);
     return;
   }
+  NotePublished();
+}
+
+bool Publisher::AddSegment(const Job& job) {
+  SegmentInput in;
+  in.uri = job.segment.uri;
+  in.duration = job.segment.duration;
+  in.program_date_time_ms = job.segment.program_date_time_ms;
+  in.discontinuity = job.segment.discontinuity || discontinuity_pending_;
+  in.file_path = job.segment.file_path;
+  Status s = playlist_->AddSegment(in);
+  if (!s.ok()) {
+    Lose(job, s);
+    return false;
+  }
+  discontinuity_pending_ = false;
+  unpublished_.push_back(job.submitted_us);
+  MutexLock l(&mu_);
+  ++segments_listed_;
+  return true;
+}
+
+void Publisher::NotePublished() {
   const int64_t now = env_->NowMicros();
   MutexLock l(&mu_);
   for (int64_t submitted : unpublished_) {
@@ -193,17 +216,24 @@ void Publisher::Process(std::vector<Job>* batch) {
 }
 
 void Publisher::MakeDurable(std::vector<Job>* batch, std::vector<bool>* lost) {
-  std::set<std::string> dirs;
+  std::vector<size_t> jobs;  // index in *batch of each file to sync
+  std::vector<std::string> paths;
   for (size_t i = 0; i < batch->size(); ++i) {
     const Job& job = (*batch)[i];
-    if (job.discard || job.segment.file_path.empty()) continue;
-    Status s = env_->SyncFile(job.segment.file_path);
-    if (!s.ok()) {
-      (*lost)[i] = true;
-      Lose(job, s);
+    if (job.kind != Job::Kind::kSegment || job.segment.file_path.empty()) continue;
+    jobs.push_back(i);
+    paths.push_back(job.segment.file_path);
+  }
+  std::vector<Status> synced;
+  env_->SyncFiles(paths, &synced);
+  std::set<std::string> dirs;
+  for (size_t k = 0; k < jobs.size(); ++k) {
+    if (!synced[k].ok()) {
+      (*lost)[jobs[k]] = true;
+      Lose((*batch)[jobs[k]], synced[k]);
       continue;
     }
-    dirs.insert(DirName(job.segment.file_path));
+    dirs.insert(DirName(paths[k]));
   }
   // A directory entry is durable only once its directory is synced: one
   // fsync per directory covers every file of the batch in it.
@@ -212,7 +242,8 @@ void Publisher::MakeDurable(std::vector<Job>* batch, std::vector<bool>* lost) {
     if (s.ok()) continue;
     for (size_t i = 0; i < batch->size(); ++i) {
       const Job& job = (*batch)[i];
-      if (job.discard || (*lost)[i] || job.segment.file_path.empty() ||
+      if (job.kind != Job::Kind::kSegment || (*lost)[i] ||
+          job.segment.file_path.empty() ||
           DirName(job.segment.file_path) != dir) {
         continue;
       }
@@ -239,7 +270,7 @@ void Publisher::Lose(const Job& job, const Status& why) {
     Status s = env_->RemoveFile(path);
     if (!s.ok() && s.os_errno() != ENOENT) Log(LogLevel::kWarning, s.message());
   }
-  if (!job.discard) {
+  if (job.kind == Job::Kind::kSegment) {
     MutexLock l(&mu_);
     ++segments_lost_;
   }

@@ -76,13 +76,21 @@ class Publisher {
   Status Discard(std::string file_path) EXCLUDES(mu_);
   // Waits until every job queued before the call is done.
   void Drain() EXCLUDES(mu_);
+  // Lists every segment queued before the call, then finishes the playlist
+  // (Playlist::Finish) in the same publication, and returns its status.
+  Status Finish() EXCLUDES(mu_);
   // The first failure of the worker not taken yet (and forgets it), or OK.
   Status TakeError() EXCLUDES(mu_);
   PublisherStats GetStats() const EXCLUDES(mu_);
 
  private:
   struct Job {
-    bool discard = false;  // remove file_path; list nothing
+    enum class Kind {
+      kSegment,  // make durable, list, publish
+      kDiscard,  // remove file_path; list nothing
+      kFinish,   // Playlist::Finish(): ENDLIST in the batch's one write
+    };
+    Kind kind = Kind::kSegment;
     SegmentFile segment;
     int64_t submitted_us = 0;
   };
@@ -97,6 +105,10 @@ class Publisher {
   // marks the jobs whose file is not durable as lost.
   void MakeDurable(std::vector<Job>* batch, std::vector<bool>* lost);
   void Lose(const Job& job, const Status& why) EXCLUDES(mu_);
+  // Adds a durable segment to the playlist (or loses it); true when added.
+  bool AddSegment(const Job& job) EXCLUDES(mu_);
+  // After a successful publication: the latency of each segment it listed.
+  void NotePublished() EXCLUDES(mu_);
   void RecordError(const Status& s) EXCLUDES(mu_);
   void Log(LogLevel level, const std::string& message) const;
 
@@ -114,6 +126,7 @@ class Publisher {
   bool stop_ GUARDED_BY(mu_) = false;
   bool started_ GUARDED_BY(mu_) = false;
   std::optional<Status> error_ GUARDED_BY(mu_);
+  Status finish_status_ GUARDED_BY(mu_);  // of the last kFinish job
   uint64_t segments_listed_ GUARDED_BY(mu_) = 0;
   uint64_t segments_lost_ GUARDED_BY(mu_) = 0;
   std::vector<int64_t> latencies_ GUARDED_BY(mu_);  // ring of samples

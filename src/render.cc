@@ -93,8 +93,7 @@ size_t SchemePrefixLength(std::string_view s) {
   return i + 3;
 }
 
-}  // namespace
-
+// "6.000" from 6000.
 void AppendMillisAsSeconds(int64_t ms, std::string* out) {
   if (ms < 0) {
     out->push_back('-');
@@ -104,6 +103,8 @@ void AppendMillisAsSeconds(int64_t ms, std::string* out) {
   out->push_back('.');
   AppendDigits(ms % 1000, 3, out);
 }
+
+}  // namespace
 
 Status ValidateProgramDateTime(int64_t unix_ms, int utc_offset_minutes) {
   // Bound unix_ms first: adding the offset to an arbitrary value overflows.

@@ -48,11 +48,10 @@ void AppendSegmentLines(const RenderedSegment& segment,
                         int pdt_utc_offset_minutes, std::string* out);
 std::string_view RenderFooter(const Snapshot& snapshot);
 
-// "6.000" from 6000.
-void AppendMillisAsSeconds(int64_t ms, std::string* out);
 // RFC 3339 with milliseconds and a zone with a colon:
 // "2026-11-24T05:41:50.284Z", "2026-11-24T06:41:50.284+01:00".
-// Requires the local date to lie in years 0000..9999 (ValidatePdt).
+// Requires the local date to lie in years 0000..9999
+// (ValidateProgramDateTime).
 std::string FormatProgramDateTime(int64_t unix_ms, int utc_offset_minutes);
 void AppendProgramDateTime(int64_t unix_ms, int utc_offset_minutes,
                            std::string* out);

@@ -27,7 +27,6 @@ class [[nodiscard]] Status {
   }
 
   bool ok() const { return code_ == Code::kOk; }
-  Code code() const { return code_; }
   // The errno behind an I/O error (positive), 0 otherwise.
   int os_errno() const { return errno_; }
   // 0 when ok, else a negative errno value: -EINVAL, -ENOMEM or -os_errno().

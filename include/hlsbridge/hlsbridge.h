@@ -135,7 +135,9 @@ typedef struct {
     /* Segment URI, relative to the playlist (or absolute "scheme://..."
      * URL). Characters not allowed in a URI reference, and '%', '#', '?',
      * are percent-encoded when rendered. Control characters (CR, LF, ...)
-     * are refused with -EINVAL. Required, non-empty. */
+     * are refused with -EINVAL. Non-empty. NULL when file_path is set: the
+     * URI is then the file's path relative to the playlist's directory
+     * (both resolved, symbolic links included), e.g. "../seg/index3.ts". */
     const char *uri;
     /* Seconds, finite, > 0 and <= HLSBRIDGE_MAX_SEGMENT_DURATION. */
     double duration;
@@ -229,6 +231,16 @@ HLSBRIDGE_EXPORT int hlsbridge_playlist_write(hlsbridge_playlist *pl);
  */
 HLSBRIDGE_EXPORT int hlsbridge_playlist_submit_segment(hlsbridge_playlist *pl,
                                                        const hlsbridge_segment *seg);
+
+/*
+ * For segment files named file_path (the first of a name template, say):
+ * refuses an empty path or one with a control character, creates its
+ * directory (and parents, 0755) when missing, and checks that files can be
+ * created there, so that a bad output fails before the first segment. The
+ * error names the path and the cause. Returns 0 or a negative errno.
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_prepare_dir(hlsbridge_playlist *pl,
+                                                    const char *file_path);
 
 /*
  * Queues the removal of a segment file that will not be listed (e.g. one

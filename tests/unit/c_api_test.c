@@ -1,5 +1,6 @@
-/* The C API from C, as an application (or the muxer) uses it. Exits 0 on
- * success; prints the failing check and exits 1 otherwise. */
+/* The C API from C, as an application (or the muxer) uses it, in phases.
+ * Stops at the first failing check, naming its phase and line (exit 1);
+ * exits 0 when every check passes. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,14 +10,20 @@
 
 #include "hlsbridge/hlsbridge.h"
 
-static int failures;
+static const char *phase = "";
+
+static void start_phase(const char *name)
+{
+    fprintf(stderr, "=== %s\n", name);
+    phase = name;
+}
 
 #define CHECK(cond)                                                     \
     do {                                                                \
         if (!(cond)) {                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                   \
-            failures++;                                                 \
+            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__,  \
+                    __LINE__, phase, #cond);                            \
+            exit(1);                                                    \
         }                                                               \
     } while (0)
 
@@ -78,11 +85,10 @@ static void check_submit(const char *dir)
     opts.path = path;
     opts.type = HLSBRIDGE_PLAYLIST_EVENT;
     opts.max_queued_segments = 2;
-    if (hlsbridge_playlist_open(&opts, &pl) != 0) {
+    start_phase("submit: segment files listed by the publisher thread");
+    if (hlsbridge_playlist_open(&opts, &pl) != 0)
         fprintf(stderr, "open: %s\n", hlsbridge_last_open_error());
-        failures++;
-        return;
-    }
+    CHECK(pl != NULL);
     for (int i = 0; i < 4; i++) {
         snprintf(files[i], sizeof(files[i]), "%s/async/s%d.ts", dir, i);
         write_file(files[i], "media");
@@ -123,13 +129,24 @@ static void check_submit(const char *dir)
     CHECK(st.publish_latency_samples == 2 && st.publish_latency_p50_us > 0);
     CHECK(st.publish_latency_p99_us <= st.publish_latency_max_us);
 
-    /* Submitted, not flushed: finish lists it before ENDLIST. */
+    start_phase("submit: URI from the file path, directory prepared");
+    snprintf(files[0], sizeof(files[0]), "%s/async/sub/s4.ts", dir);
+    CHECK(hlsbridge_playlist_prepare_dir(pl, "bad\nname.ts") == -EINVAL);
+    CHECK(strstr(hlsbridge_playlist_error(pl), "control character") != NULL);
+    CHECK(hlsbridge_playlist_prepare_dir(pl, files[0]) == 0);
+    write_file(files[0], "media");
+    seg.uri = NULL;
+    seg.file_path = files[0];
+    CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == 0);
+
+    start_phase("submit: finish lists what is still queued");
     seg.uri = "s0.ts";
     seg.file_path = NULL;
     CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == 0);
     CHECK(hlsbridge_playlist_finish(pl) == 0);
     text = read_file(path);
-    CHECK(text && strstr(text, "s3.ts\n#EXTINF:2.000,\ns0.ts\n#EXT-X-ENDLIST\n") != NULL);
+    CHECK(text && strstr(text, "s3.ts\n#EXTINF:2.000,\nsub/s4.ts\n"
+                               "#EXTINF:2.000,\ns0.ts\n#EXT-X-ENDLIST\n") != NULL);
     free(text);
     CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == -EINVAL);
     hlsbridge_playlist_close(pl);
@@ -149,7 +166,10 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/live/index.m3u8", dir);
     unlink(path);
 
+    start_phase("version");
     CHECK(strcmp(hlsbridge_version(), "1.1.0") == 0);
+
+    start_phase("open: options are checked");
 
     hlsbridge_playlist_options_init(&opts);
     CHECK(opts.fsync_file == 1 && opts.fsync_dir == 1);
@@ -162,11 +182,11 @@ int main(int argc, char **argv)
     opts.target_duration = 2.0;
     opts.log_callback = on_log;
     ret = hlsbridge_playlist_open(&opts, &pl);
-    CHECK(ret == 0);
-    if (ret != 0) {
+    if (ret != 0)
         fprintf(stderr, "open: %s\n", hlsbridge_last_open_error());
-        return 1;
-    }
+    CHECK(ret == 0);
+
+    start_phase("add and write: a live window");
 
     memset(&seg, 0, sizeof(seg));
     seg.uri = "seg 0.ts";
@@ -204,7 +224,7 @@ int main(int argc, char **argv)
         free(text);
     }
 
-    /* Bad input: an error code, a message naming it, nothing changed. */
+    start_phase("bad input: an error code, a message naming it, nothing changed");
     seg.uri = "evil.ts\n#EXT-X-ENDLIST";
     CHECK(hlsbridge_playlist_add_segment(pl, &seg) == -EINVAL);
     CHECK(strstr(hlsbridge_playlist_error(pl), "control character") != NULL);
@@ -215,6 +235,7 @@ int main(int argc, char **argv)
     CHECK(hlsbridge_playlist_add_segment(pl, NULL) == -EINVAL);
     CHECK(hlsbridge_playlist_add_segment(NULL, &seg) == -EINVAL);
 
+    start_phase("finish and stats");
     CHECK(hlsbridge_playlist_finish(pl) == 0);
     text = read_file(path);
     CHECK(text && strstr(text, "seg2.ts\n#EXT-X-ENDLIST\n") != NULL);
@@ -231,10 +252,6 @@ int main(int argc, char **argv)
 
     check_submit(dir);
 
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
     printf("c_api_test: all checks passed\n");
     return 0;
 }

@@ -2,6 +2,8 @@
 // segment deletion, on real files through the file seam.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <limits>
@@ -113,6 +115,46 @@ TEST_F(PlaylistTest, OpenFailsWhenParentIsAFile) {
   Status s = Playlist::Open(o, &pl);
   EXPECT_EQ(s.ToNegativeErrno(), -ENOTDIR);
   EXPECT_NE(s.message().find("mkdir"), std::string::npos) << s.message();
+}
+
+TEST_F(PlaylistTest, PrepareDirectoryCreatesItOrSaysWhyNot) {
+  auto pl = Open(Options());
+  ASSERT_TRUE(pl->PrepareDirectory(dir_.File("seg/deep/s0.ts")).ok());
+  EXPECT_TRUE(env_.FileExists(dir_.File("seg/deep")));
+  EXPECT_TRUE(ListDir(dir_.File("seg/deep")).empty()) << "the probe file stays";
+
+  Status s = pl->PrepareDirectory(dir_.File("seg/a\nb0.ts"));
+  EXPECT_EQ(s.ToNegativeErrno(), -EINVAL);
+  EXPECT_NE(s.message().find("control character"), std::string::npos) << s.message();
+  EXPECT_EQ(pl->PrepareDirectory("").ToNegativeErrno(), -EINVAL);
+
+  WriteFileOrDie(dir_.File("file"), "x");
+  EXPECT_EQ(pl->PrepareDirectory(dir_.File("file/s0.ts")).ToNegativeErrno(), -ENOTDIR);
+
+  env_.Fail(FaultStep::kOpen, EROFS);
+  s = pl->PrepareDirectory(dir_.File("ro/s0.ts"));
+  EXPECT_EQ(s.ToNegativeErrno(), -EROFS);
+  EXPECT_EQ(s.message(), dir_.File("ro") + ": create a file: Read-only file system");
+}
+
+TEST_F(PlaylistTest, UriForFileIsRelativeToThePlaylistDirectory) {
+  PlaylistOptions o = Options();
+  o.path = dir_.File("out/index.m3u8");
+  auto pl = Open(o);
+  ASSERT_TRUE(env_.CreateDir(dir_.File("out/seg")).ok());
+  ASSERT_TRUE(env_.CreateDir(dir_.File("other")).ok());
+  ASSERT_EQ(::symlink(dir_.File("out").c_str(), dir_.File("link").c_str()), 0);
+  std::string uri;
+  ASSERT_TRUE(pl->UriForFile(dir_.File("out/s0.ts"), &uri).ok());
+  EXPECT_EQ(uri, "s0.ts");
+  ASSERT_TRUE(pl->UriForFile(dir_.File("out/seg/s 1.ts"), &uri).ok());
+  EXPECT_EQ(uri, "seg/s 1.ts");
+  ASSERT_TRUE(pl->UriForFile(dir_.File("other/s2.ts"), &uri).ok());
+  EXPECT_EQ(uri, "../other/s2.ts");
+  ASSERT_TRUE(pl->UriForFile(dir_.File("link/s3.ts"), &uri).ok());
+  EXPECT_EQ(uri, "s3.ts") << "a link to the playlist's directory is that directory";
+  Status s = pl->UriForFile(dir_.File("missing/s4.ts"), &uri);
+  EXPECT_EQ(s.ToNegativeErrno(), -ENOENT);
 }
 
 TEST_F(PlaylistTest, OpenRemovesOurStaleTempFiles) {

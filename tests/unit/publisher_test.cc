@@ -70,11 +70,13 @@ class RecordingEnv : public FaultEnv {
     if (s.ok() && to.size() > 5 && to.substr(to.size() - 5) == ".m3u8") {
       events.push_back("publish");
       published.push_back(ListedUris(text));
+      texts.push_back(text);
     }
     return s;
   }
   std::vector<std::string> events;
   std::vector<std::vector<std::string>> published;
+  std::vector<std::string> texts;
 
  private:
   std::mutex mu_;
@@ -275,49 +277,79 @@ class StallingEnv : public RecordingEnv {
   int waiting_ = 0;
 };
 
-TEST(PublisherBackPressureTest, StalledDiskBlocksTheCallerAfterTheBound) {
-  ScratchDir dir;
-  StallingEnv env;
-  PlaylistOptions o;
-  o.path = dir.File("index.m3u8");
-  o.type = PlaylistType::kEvent;
-  o.env = &env;
-  std::unique_ptr<Playlist> pl;
-  ASSERT_TRUE(Playlist::Open(o, &pl).ok());
-  PublisherOptions po;
-  po.max_queued = 3;
-  Publisher pub(pl.get(), &env, po);
-
-  auto segment = [&](int i) {
+// An EVENT playlist on a disk whose segment fsyncs stall until Open().
+class StalledDiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PlaylistOptions o;
+    o.path = dir_.File("index.m3u8");
+    o.type = PlaylistType::kEvent;
+    o.env = &env_;
+    ASSERT_TRUE(Playlist::Open(o, &playlist_).ok());
+  }
+  SegmentFile File(int i) {
     SegmentFile f;
     f.uri = "s" + std::to_string(i) + ".ts";
     f.duration = 1;
-    f.file_path = dir.File(f.uri);
+    f.file_path = dir_.File(f.uri);
     WriteFileOrDie(f.file_path, "x");
     return f;
-  };
+  }
+
+  ScratchDir dir_;
+  StallingEnv env_;
+  std::unique_ptr<hlsbridge::Playlist> playlist_;
+};
+
+TEST_F(StalledDiskTest, CallerBlocksAfterTheBound) {
+  PublisherOptions po;
+  po.max_queued = 3;
+  Publisher pub(playlist_.get(), &env_, po);
   // The worker takes the first one and stalls in its fsync; two more wait.
-  ASSERT_TRUE(pub.Submit(segment(0)).ok());
-  env.WaitForStall();
-  ASSERT_TRUE(pub.Submit(segment(1)).ok());
-  ASSERT_TRUE(pub.Submit(segment(2)).ok());
+  ASSERT_TRUE(pub.Submit(File(0)).ok());
+  env_.WaitForStall();
+  ASSERT_TRUE(pub.Submit(File(1)).ok());
+  ASSERT_TRUE(pub.Submit(File(2)).ok());
   EXPECT_EQ(pub.GetStats().queued, 3u);
 
   std::atomic<bool> returned{false};
   std::thread producer([&] {
-    EXPECT_TRUE(pub.Submit(segment(3)).ok());
+    EXPECT_TRUE(pub.Submit(File(3)).ok());
     returned = true;
   });
   // The fourth waits for the disk, however long it stalls.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_FALSE(returned.load()) << "submit went past the queue bound";
   EXPECT_LE(pub.GetStats().queued, 3u);
-  env.Open();
+  env_.Open();
   producer.join();
   EXPECT_TRUE(returned.load());
   pub.Drain();
-  EXPECT_EQ(ListedUris(ReadFileOrDie(o.path)),
+  EXPECT_EQ(ListedUris(ReadFileOrDie(dir_.File("index.m3u8"))),
             (std::vector<std::string>{"s0.ts", "s1.ts", "s2.ts", "s3.ts"}));
+}
+
+// Three segments wait in the queue; Finish() lists them and ends the
+// playlist in one publication, never one without the other.
+TEST_F(StalledDiskTest, FinishListsTheQueueAndEndsInOnePublication) {
+  Publisher pub(playlist_.get(), &env_, {});
+  ASSERT_TRUE(pub.Submit(File(0)).ok());
+  env_.WaitForStall();  // s1, s2 queue up behind s0
+  ASSERT_TRUE(pub.Submit(File(1)).ok());
+  ASSERT_TRUE(pub.Submit(File(2)).ok());
+  std::thread finisher([&] { EXPECT_TRUE(pub.Finish().ok()); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (pub.GetStats().queued < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(pub.GetStats().queued, 4u) << "the finish job did not queue up";
+  env_.Open();
+  finisher.join();
+  ASSERT_EQ(env_.texts.size(), 2u) << "s0; then s1, s2 and ENDLIST together";
+  EXPECT_EQ(ListedUris(env_.texts[0]), std::vector<std::string>{"s0.ts"});
+  EXPECT_EQ(env_.texts[1].find("#EXT-X-ENDLIST"), env_.texts[1].size() - 15);
+  EXPECT_EQ(ListedUris(env_.texts[1]).size(), 3u);
+  EXPECT_FALSE(pub.Submit(SegmentFile{"late.ts", 1, {}, false, ""}).ok());
 }
 
 TEST_F(PublisherTest, DestructionListsEverySubmittedSegment) {

@@ -1,5 +1,5 @@
 // Golden tests: the whole playlist text per scenario, written to a real file
-// by Playlist::Write() and read back. They follow the seed's test plan.
+// by Playlist::Write() and read back. They follow the test plan of the playlist's original specification.
 #include <gtest/gtest.h>
 
 #include "playlist.h"
