@@ -150,7 +150,7 @@ typedef struct HLSBridgeContext {
     char *base_url;                  ///< prefix of every segment URI
     int flags;                       ///< HLSBRIDGE_FLAG_*
     int segment_fsync;               ///< segment files durable before they are listed
-    int64_t start_number;            ///< number of the first segment and media sequence
+    int start_number;                ///< number of the first segment and media sequence
     char *segment_format;            ///< container of the segment files
     AVDictionary *segment_format_options; ///< options of the segment container
     AVDictionary *segment_options;   ///< options of the nested segment muxer
@@ -489,7 +489,7 @@ static av_cold int prepare_segment_dir(AVFormatContext *s)
     first = av_malloc(size);
     if (!first)
         return AVERROR(ENOMEM);
-    ret = av_get_frame_filename(first, size, tmpl, (int)c->start_number);
+    ret = av_get_frame_filename(first, size, tmpl, c->start_number);
     if (ret >= 0 && (ret = hlsbridge_playlist_prepare_dir(c->pl, first)) < 0)
         av_log(s, AV_LOG_ERROR, "hls_segment_filename: %s\n",
                hlsbridge_playlist_error(c->pl));
@@ -1176,7 +1176,7 @@ static const AVOption options[] = {
     { "program_date_time", "add EXT-X-PROGRAM-DATE-TIME (wall clock at the first packet plus media time)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_PROGRAM_DATE_TIME }, 0, UINT_MAX, E, .unit = "flags" },
     { "discont_start",     "mark the first segment with EXT-X-DISCONTINUITY", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_DISCONT_START     }, 0, UINT_MAX, E, .unit = "flags" },
     { "segment_fsync", "make each segment file and its directory durable (fsync, on the publisher thread) before it is listed", OFFSET(segment_fsync), AV_OPT_TYPE_BOOL, { .i64 = 1 }, 0, 1, E },
-    { "start_number", "set the number of the first segment and the first media sequence", OFFSET(start_number), AV_OPT_TYPE_INT64, { .i64 = 0 }, 0, INT_MAX, E },
+    { "start_number", "set the number of the first segment and the first media sequence", OFFSET(start_number), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, INT_MAX, E },
     { "segment_format", "set the container of the segment files", OFFSET(segment_format), AV_OPT_TYPE_STRING, { .str = "mpegts" }, 0, 0, E },
     { "segment_format_options", "set options of the segment container", OFFSET(segment_format_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
     { "segment_options", "set options of the nested segment muxer", OFFSET(segment_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },

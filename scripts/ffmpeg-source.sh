@@ -118,60 +118,11 @@ command -v apt-get >/dev/null || die "apt-get not found: set FFMPEG_SOURCE to an
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$keyring" ] || die "$keyring not found (package debian-archive-keyring)"
 
-# debian_mirror: first Debian archive URI among the machine's apt sources.
-# A Debian archive entry is recognised by a release suite name (not a
-# -security/-updates/-backports pocket, which live on other archives or the
-# same one), so security and third-party repositories are skipped.
-debian_mirror() {
-    if [ -n "${HLSBRIDGE_DEBIAN_MIRROR:-}" ]; then
-        printf '%s\n' "$HLSBRIDGE_DEBIAN_MIRROR"
-        return
-    fi
-    local release_re='^(buster|bullseye|bookworm|trixie|forky|duke|sid|stable|testing|unstable|oldstable)$'
-    local f
-    {
-        # deb822 files: one stanza per blank-line separated block.
-        for f in /etc/apt/sources.list.d/*.sources; do
-            [ -r "$f" ] || continue
-            awk -v re="$release_re" '
-                function flush() {
-                    if (uris != "" && suites_ok && enabled) {
-                        n = split(uris, u, /[ \t]+/)
-                        for (i = 1; i <= n; i++) if (u[i] != "") print u[i]
-                    }
-                    uris = ""; suites_ok = 0; enabled = 1
-                }
-                BEGIN { enabled = 1 }
-                /^[ \t]*#/ { next }
-                /^[ \t]*$/ { flush(); next }
-                {
-                    line = $0
-                    key = tolower(line); sub(/:.*/, "", key)
-                    val = line; sub(/^[^:]*:[ \t]*/, "", val)
-                    if (key == "uris") uris = val
-                    if (key == "enabled" && tolower(val) ~ /^no/) enabled = 0
-                    if (key == "suites") {
-                        n = split(val, s, /[ \t]+/)
-                        for (i = 1; i <= n; i++) { x = s[i]; sub(/\/$/, "", x); if (x ~ re) suites_ok = 1 }
-                    }
-                }
-                END { flush() }' "$f"
-        done
-        # one-line format.
-        for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-            [ -r "$f" ] || continue
-            awk -v re="$release_re" '
-                /^[ \t]*(deb|deb-src)[ \t]/ {
-                    i = 2
-                    if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
-                    uri = $i; suite = $(i + 1); sub(/\/$/, "", suite)
-                    if (suite ~ re) print uri
-                }' "$f"
-        done
-    } | grep -E '^(https?|file)://' | head -n1
-}
-
-mirror=$(debian_mirror)
+# The first Debian archive among the machine's apt sources, recognised by a
+# release suite name (not a -security/-updates/-backports pocket), so that
+# security and third-party repositories are skipped.
+release_re='^(buster|bullseye|bookworm|trixie|forky|duke|sid|stable|testing|unstable|oldstable)$'
+mirror=$(debian_mirror "$release_re" | cut -f1)
 [ -n "$mirror" ] || die "no Debian archive found in /etc/apt/sources.list or /etc/apt/sources.list.d/*.sources; set HLSBRIDGE_DEBIAN_MIRROR=<mirror URI> or FFMPEG_SOURCE=<tarball>"
 
 aptdir="$cache_root/apt-$suite"

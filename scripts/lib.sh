@@ -31,3 +31,91 @@ ensure_packages() {
         --no-install-recommends "${missing[@]}" >&2 ||
         die "apt-get install ${missing[*]} failed"
 }
+
+# apt_source_files: the apt source files apt reads on this machine.
+apt_source_files() {
+    local f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] && [ -s "$f" ] && printf '%s\n' "$f"
+    done
+    return 0
+}
+
+# apt_source_entries [FILE...]: one line "type<TAB>uri<TAB>suite<TAB>signed-by"
+# per enabled entry (type deb or deb-src; one line per URI and suite) of the
+# given apt source files (default: apt_source_files), one-line (.list) and
+# deb822 (.sources) formats alike. signed-by is empty unless it names a file.
+apt_source_entries() {
+    local f
+    local -a files
+    if [ $# -eq 0 ]; then
+        mapfile -t files < <(apt_source_files)
+        set -- "${files[@]}"
+    fi
+    for f in "$@"; do
+        [ -r "$f" ] || continue
+        case "$f" in
+        *.sources)
+            awk '
+                function flush(   n, m, k, i, j, t, u, s, x) {
+                    if (enabled && uris != "") {
+                        k = split(types, t, /[ \t]+/)
+                        n = split(uris, u, /[ \t]+/); m = split(suites, s, /[ \t]+/)
+                        for (h = 1; h <= k; h++) for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
+                            x = s[j]; sub(/\/$/, "", x)
+                            if ((t[h] == "deb" || t[h] == "deb-src") && u[i] != "" && x != "")
+                                printf "%s\t%s\t%s\t%s\n", t[h], u[i], x, signed
+                        }
+                    }
+                    types = ""; uris = ""; suites = ""; signed = ""; enabled = 1
+                }
+                BEGIN { enabled = 1 }
+                /^[ \t]*#/ { next }
+                /^[ \t]*$/ { flush(); next }
+                /^[ \t]/ { next }      # continuation line (inline key block)
+                {
+                    key = tolower($0); sub(/:.*/, "", key)
+                    val = $0; sub(/^[^:]*:[ \t]*/, "", val); sub(/[ \t]+$/, "", val)
+                    if (key == "types") types = val
+                    else if (key == "uris") uris = val
+                    else if (key == "suites") suites = val
+                    else if (key == "enabled" && tolower(val) ~ /^no/) enabled = 0
+                    else if (key == "signed-by" && val ~ /^\//) signed = val
+                }
+                END { flush() }' "$f"
+            ;;
+        *)
+            awk '
+                /^[ \t]*(deb|deb-src)[ \t]/ {
+                    i = 2; signed = ""
+                    if ($i ~ /^\[/) {
+                        for (; i <= NF; i++) {
+                            o = $i; gsub(/[\[\]]/, "", o)
+                            if (o ~ /^signed-by=/) { sub(/^signed-by=/, "", o); signed = o }
+                            if ($i ~ /\]$/) break
+                        }
+                        i++
+                    }
+                    suite = $(i + 1); sub(/\/$/, "", suite)
+                    printf "%s\t%s\t%s\t%s\n", $1, $i, suite, signed
+                }' "$f"
+            ;;
+        esac
+    done
+}
+
+# debian_mirror SUITE_RE [FILE...]: "uri<TAB>signed-by" of the first apt
+# entry (deb or deb-src, http(s) or file URI) whose suite matches the
+# extended regular expression SUITE_RE, e.g. '^bookworm$' (a release, not a
+# -security or -updates pocket). HLSBRIDGE_DEBIAN_MIRROR, when set, is the
+# answer instead. Prints nothing when there is none.
+debian_mirror() {
+    local suite_re=$1
+    shift
+    if [ -n "${HLSBRIDGE_DEBIAN_MIRROR:-}" ]; then
+        printf '%s\t\n' "$HLSBRIDGE_DEBIAN_MIRROR"
+        return 0
+    fi
+    apt_source_entries "$@" | awk -F'\t' -v re="$suite_re" \
+        '$2 ~ /^(https?|file):\/\// && $3 ~ re { print $2 "\t" $4; exit }'
+}

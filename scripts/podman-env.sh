@@ -135,70 +135,13 @@ _hb_write_containers_conf() {
     } | _hb_write_if_changed "$state/containers.conf"
 }
 
-# _hb_apt_sources: the apt source files apt reads on this machine.
-_hb_apt_sources() {
-    local f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] && [ -s "$f" ] && printf '%s\n' "$f"
-    done
-    return 0
-}
-
-# _hb_debian_entries CODENAME FILE...: one line "uri<TAB>suite<TAB>signed-by"
-# per enabled binary ("deb") entry whose suite is CODENAME or CODENAME-*,
-# from one-line (.list) and deb822 (.sources) files alike.
+# _hb_debian_entries CODENAME FILE...: the enabled binary ("deb") entries
+# (apt_source_entries) whose suite is CODENAME or CODENAME-*.
 _hb_debian_entries() {
-    local codename=$1 f
+    local codename=$1
     shift
-    for f in "$@"; do
-        case "$f" in
-            *.sources)
-                awk -v cn="$codename" '
-                    function flush(   n, m, i, j, u, s) {
-                        if (is_deb && enabled && uris != "") {
-                            n = split(uris, u, /[ \t]+/); m = split(suites, s, /[ \t]+/)
-                            for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
-                                x = s[j]; sub(/\/$/, "", x)
-                                if (u[i] != "" && (x == cn || index(x, cn "-") == 1))
-                                    printf "%s\t%s\t%s\n", u[i], x, signed
-                            }
-                        }
-                        uris = ""; suites = ""; signed = ""; is_deb = 0; enabled = 1
-                    }
-                    BEGIN { enabled = 1 }
-                    /^[ \t]*#/ { next }
-                    /^[ \t]*$/ { flush(); next }
-                    /^[ \t]/ { next }      # continuation line (inline key block)
-                    {
-                        key = tolower($0); sub(/:.*/, "", key)
-                        val = $0; sub(/^[^:]*:[ \t]*/, "", val); sub(/[ \t]+$/, "", val)
-                        if (key == "types") { n = split(val, t, /[ \t]+/); for (i = 1; i <= n; i++) if (t[i] == "deb") is_deb = 1 }
-                        else if (key == "uris") uris = val
-                        else if (key == "suites") suites = val
-                        else if (key == "enabled" && tolower(val) ~ /^no/) enabled = 0
-                        else if (key == "signed-by" && val ~ /^\//) signed = val
-                    }
-                    END { flush() }' "$f"
-                ;;
-            *)
-                awk -v cn="$codename" '
-                    /^[ \t]*deb[ \t]/ {
-                        i = 2; signed = ""
-                        if ($i ~ /^\[/) {
-                            for (; i <= NF; i++) {
-                                o = $i; gsub(/[\[\]]/, "", o)
-                                if (o ~ /^signed-by=/) { sub(/^signed-by=/, "", o); signed = o }
-                                if ($i ~ /\]$/) break
-                            }
-                            i++
-                        }
-                        suite = $(i + 1); sub(/\/$/, "", suite)
-                        if (suite == cn || index(suite, cn "-") == 1)
-                            printf "%s\t%s\t%s\n", $i, suite, signed
-                    }' "$f"
-                ;;
-        esac
-    done
+    apt_source_entries "$@" | awk -F'\t' -v cn="$codename" \
+        '$1 == "deb" && ($3 == cn || index($3, cn "-") == 1)'
 }
 
 # _hb_signed_by_files FILE...: keyring files named by Signed-By/signed-by.
@@ -215,7 +158,7 @@ _hb_signed_by_files() {
 _hb_base_image() {
     local state=$1 image=docker.io/library/debian:bookworm codename=bookworm
     local -a sources
-    mapfile -t sources < <(_hb_apt_sources)
+    mapfile -t sources < <(apt_source_files)
     [ ${#sources[@]} -gt 0 ] || die "no apt sources found in /etc/apt"
 
     # Copy only the source files that carry the Debian release we bootstrap;
@@ -229,17 +172,12 @@ _hb_base_image() {
     [ ${#copy[@]} -gt 0 ] ||
         die "no apt source for Debian $codename in ${sources[*]}; set HLSBRIDGE_DEBIAN_MIRROR"
 
-    local mirror keyring=""
-    if [ -n "${HLSBRIDGE_DEBIAN_MIRROR:-}" ]; then
-        mirror=$HLSBRIDGE_DEBIAN_MIRROR
-    else
-        # The release itself (suite == codename), not a -security/-updates pocket.
-        local line
-        line=$(_hb_debian_entries "$codename" "${copy[@]}" | awk -F'\t' -v cn="$codename" '$2 == cn { print; exit }')
-        [ -n "$line" ] || die "no apt source for the Debian $codename suite itself; set HLSBRIDGE_DEBIAN_MIRROR"
-        mirror=$(printf '%s' "$line" | cut -f1)
-        keyring=$(printf '%s' "$line" | cut -f3)
-    fi
+    # The release itself (suite == codename), not a -security/-updates pocket.
+    local line mirror keyring
+    line=$(debian_mirror "^$codename\$" "${copy[@]}")
+    [ -n "$line" ] || die "no apt source for the Debian $codename suite itself; set HLSBRIDGE_DEBIAN_MIRROR"
+    mirror=$(printf '%s' "$line" | cut -f1)
+    keyring=$(printf '%s' "$line" | cut -f2)
 
     local -a keyrings
     mapfile -t keyrings < <(_hb_signed_by_files "${copy[@]}")
@@ -327,6 +265,14 @@ _hb_base_image() {
     exec 9>&-
 }
 
+# _hb_print_exports: the environment that points podman at our setup, as
+# shell export lines.
+_hb_print_exports() {
+    printf 'export CONTAINERS_CONF=%q\n' "$CONTAINERS_CONF"
+    printf 'export CONTAINERS_STORAGE_CONF=%q\n' "$CONTAINERS_STORAGE_CONF"
+    printf 'export HLSBRIDGE_PODMAN_DIR=%q\n' "$HLSBRIDGE_PODMAN_DIR"
+}
+
 # _hb_umount_under DIR: unmounts what debootstrap may have left mounted.
 _hb_umount_under() {
     local m
@@ -340,9 +286,15 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     # Executed: set up, then print the environment for the caller's shell.
     set -euo pipefail
     _hb_podman_main
-    printf 'export CONTAINERS_CONF=%q\n' "$CONTAINERS_CONF"
-    printf 'export CONTAINERS_STORAGE_CONF=%q\n' "$CONTAINERS_STORAGE_CONF"
-    printf 'export HLSBRIDGE_PODMAN_DIR=%q\n' "$HLSBRIDGE_PODMAN_DIR"
+    _hb_print_exports
 else
-    _hb_podman_main
+    # Sourced: a failure must not end the caller's shell, so the work runs in
+    # a subshell (where die() exits) and only its exports come back.
+    if _hb_exports=$(set -euo pipefail; _hb_podman_main >&2 && _hb_print_exports); then
+        eval "$_hb_exports"
+        unset _hb_exports
+    else
+        unset _hb_exports
+        return 1
+    fi
 fi

@@ -7,9 +7,20 @@
 #
 # Environment: FUZZ_SECONDS (default 60), SERIES (default "8.1 7.1"),
 #   SKIP_DOCKER=1 / SKIP_BROWSER=1 to leave those stages out locally.
+#
+#   bash scripts/test.sh --quick    the core and its unit tests only
+#                                   (no FFmpeg build; about a minute)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$HLSBRIDGE_ROOT"
+
+quick=
+for arg in "$@"; do
+    case "$arg" in
+    --quick) quick=1 ;;
+    *) die "unknown argument: $arg (expected --quick)" ;;
+    esac
+done
 
 ensure_packages build-essential cmake pkg-config googletest libgtest-dev \
     libbenchmark-dev clang libclang-rt-dev python3
@@ -20,6 +31,17 @@ failed_names=()
 logdir="$HLSBRIDGE_ROOT/build/test-logs"
 mkdir -p "$logdir"
 
+# finish: the summary line, and the exit status.
+finish() {
+    echo
+    echo "tests: $passed passed, $failed failed"
+    if [ "$failed" -gt 0 ]; then
+        log "failed stages: ${failed_names[*]} (logs in $logdir)"
+        exit 1
+    fi
+    exit 0
+}
+
 # record NAME PASSED FAILED
 record() {
     passed=$((passed + $2))
@@ -27,36 +49,57 @@ record() {
     if [ "$3" -gt 0 ]; then failed_names+=("$1"); fi
 }
 
-# counted_stage NAME KIND CMD...: runs CMD, whose output ends with a CTest
-# (KIND=ctest) or Python unittest (KIND=unittest) report, and counts each of
-# its tests. No report at all (a build failure) counts as one failure.
+# junit_counts FILE: "TESTS FAILED" from a JUnit XML report (CTest's
+# --output-junit or scripts/unittest_junit.py), or nothing when the file is
+# missing or unreadable.
+junit_counts() {
+    python3 - "$1" <<'PY' 2>/dev/null
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+tests = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+print(tests, bad)
+PY
+}
+
+# counted_stage NAME CMD...: runs CMD, which writes the JUnit report
+# $logdir/NAME.xml, and counts each test in it. No report, or a failing CMD
+# whose report shows no failure (a crash, a build failure), counts as one
+# failure more.
 counted_stage() {
-    local name="$1" kind="$2" out total fails
-    shift 2
+    local name="$1" out xml counts total fails rc
+    shift
     out="$logdir/$name.log"
+    xml="$logdir/$name.xml"
+    rm -f "$xml"
     log "== $name"
     "$@" >"$out" 2>&1
-    if [ "$kind" = ctest ]; then
-        grep -E 'tests passed|\*\*\*Failed|Failed  ' "$out" | tail -n 20
-        total=$(sed -n 's/.* tests failed out of \([0-9]*\).*/\1/p' "$out" | tail -1)
-        fails=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$out" | tail -1)
-    else
-        grep -E '^(FAIL|ERROR):|^concurrent reader|^kill -9|^Ran ' "$out" | tail -n 20
-        total=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$out" | tail -1)
-        fails=$(grep -cE '^(FAIL|ERROR):' "$out")
-    fi
-    if [ -z "$total" ]; then
+    rc=$?
+    grep -E '^concurrent reader|^kill -9|\[faults\] (kill|disk|read-only)' "$out" | tail -n 5
+    counts=$(junit_counts "$xml")
+    if [ -z "$counts" ]; then
         tail -n 40 "$out"
+        log "FAILED: $name: no test report (log: $out)"
         record "$name" 0 1
         return
     fi
+    read -r total fails <<<"$counts"
+    if [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ]; then fails=1; total=$((total + 1)); fi
+    log "$name: $((total - fails)) passed, $fails failed"
     [ "$fails" -gt 0 ] && tail -n 60 "$out"
     record "$name" $((total - fails)) "$fails"
 }
 
 # ctest_stage NAME BUILD_DIR: counts each CTest test of BUILD_DIR.
 ctest_stage() {
-    counted_stage "$1" ctest ctest --test-dir "$2" --output-on-failure
+    counted_stage "$1" ctest --test-dir "$2" --output-on-failure -j "$(nproc)" \
+        --output-junit "$logdir/$1.xml"
+}
+
+# unittest_stage NAME DIR: counts each Python test found in DIR.
+unittest_stage() {
+    counted_stage "$1" python3 scripts/unittest_junit.py "$logdir/$1.xml" "$2"
 }
 
 # step NAME CMD...: one test that passes when CMD exits 0.
@@ -84,12 +127,14 @@ clang_build() {
         cmake --build "$dir" -j "$(nproc)"
 }
 
-# 1. The core, built, installed (build/install, for FFmpeg's configure) and
-# unit-tested by the same script the Dockerfile runs; benchmarks compiled.
-core_stage() {
-    CMAKE_ARGS="-DHLSBRIDGE_BUILD_BENCHMARKS=ON -DHLSBRIDGE_WERROR=ON" bash scripts/build-core.sh --test
-}
-counted_stage core-unit ctest core_stage
+# 1. The core, built and installed (build/install, for FFmpeg's configure)
+# by the same script the Dockerfile runs, benchmarks compiled; unit tests.
+step core-build env CMAKE_ARGS="-DHLSBRIDGE_BUILD_BENCHMARKS=ON -DHLSBRIDGE_WERROR=ON" \
+    bash scripts/build-core.sh
+ctest_stage core-unit build/core
+if [ -n "$quick" ]; then
+    finish
+fi
 
 # 2. ASan + UBSan and TSan (clang, which also checks -Wthread-safety).
 step asan-build clang_build build/asan -DCMAKE_BUILD_TYPE=Debug -DHLSBRIDGE_SANITIZE=address,undefined
@@ -120,7 +165,7 @@ for series in "${all_series[@]}"; do
     step "ffmpeg-$series-build" env SKIP_CORE=1 bash scripts/build-ffmpeg.sh "$series"
     export FFMPEG="$HLSBRIDGE_ROOT/$prefix/bin/ffmpeg" FFPROBE="$HLSBRIDGE_ROOT/$prefix/bin/ffprobe"
     step "smoke-$series" bash tests/e2e/smoke.sh
-    counted_stage "e2e-$series" unittest python3 -m unittest discover -v -s tests/e2e -p "test_*.py"
+    unittest_stage "e2e-$series" tests/e2e
     if [ -z "${SKIP_BROWSER:-}" ]; then
         for t in live event vod hostile; do
             step "browser-$t-$series" bash tests/browser/run.sh "$t"
@@ -131,7 +176,7 @@ done
 # 5. Faults on real file systems, the browser-independent server and the
 # demo, with the default series.
 export FFMPEG="$HLSBRIDGE_ROOT/build/ffmpeg/bin/ffmpeg" FFPROBE="$HLSBRIDGE_ROOT/build/ffmpeg/bin/ffprobe"
-counted_stage faults unittest python3 -m unittest discover -v -s tests/faults -p "test_*.py"
+unittest_stage faults tests/faults
 if [ -z "${SKIP_BROWSER:-}" ]; then
     step browser-server bash tests/browser/run.sh server
     step demo bash tests/browser/run.sh demo
@@ -158,9 +203,4 @@ if [ -z "${SKIP_DOCKER:-}" ]; then
     step docker bash tests/docker/test_docker.sh
 fi
 
-echo
-echo "tests: $passed passed, $failed failed"
-if [ "$failed" -gt 0 ]; then
-    log "failed stages: ${failed_names[*]} (logs in $logdir)"
-    exit 1
-fi
+finish

@@ -1,5 +1,6 @@
-// Playlist state rules (RFC 8216), validation of input, observability and
-// segment deletion, on real files through the file seam.
+// Playlist state rules (RFC 8216) and validation of input through an
+// in-memory Env; opening, directories, faults, observability and segment
+// deletion on real files through the file seam.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -16,6 +17,7 @@ namespace hlsbridge {
 namespace {
 
 using testing::FaultEnv;
+using testing::MemEnv;
 using testing::FaultStep;
 using testing::ListDir;
 using testing::ReadFileOrDie;
@@ -167,8 +169,21 @@ TEST_F(PlaylistTest, OpenRemovesOurStaleTempFiles) {
   EXPECT_NE(logs_.back().second.find("removed 1 stale temp file"), std::string::npos);
 }
 
-TEST_F(PlaylistTest, InvalidSegmentsAreRefusedAndChangeNothing) {
-  auto pl = Open(Options());
+// The playlist's rules (validation, target duration, sequences, window,
+// drift), through an in-memory Env: no disk needed to decide them.
+class PlaylistRulesTest : public PlaylistTest {
+ protected:
+  PlaylistOptions MemOptions(unsigned window = 3) {
+    PlaylistOptions o = Options(window);
+    o.path = "/live/index.m3u8";
+    o.env = &mem_;
+    return o;
+  }
+  MemEnv mem_;
+};
+
+TEST_F(PlaylistRulesTest, InvalidSegmentsAreRefusedAndChangeNothing) {
+  auto pl = Open(MemOptions());
   ASSERT_TRUE(Add(pl.get(), "ok.ts", 2).ok());
   const std::string before = pl->RenderNow();
   const double bad[] = {0,
@@ -197,8 +212,8 @@ TEST_F(PlaylistTest, InvalidSegmentsAreRefusedAndChangeNothing) {
   EXPECT_EQ(pl->RenderNow(), before);
 }
 
-TEST_F(PlaylistTest, SegmentAfterFinishIsRefused) {
-  auto pl = Open(Options());
+TEST_F(PlaylistRulesTest, SegmentAfterFinishIsRefused) {
+  auto pl = Open(MemOptions());
   ASSERT_TRUE(Add(pl.get(), "a.ts", 2).ok());
   ASSERT_TRUE(pl->Finish().ok());
   Status s = Add(pl.get(), "b.ts", 2);
@@ -207,8 +222,8 @@ TEST_F(PlaylistTest, SegmentAfterFinishIsRefused) {
   EXPECT_TRUE(pl->GetStats().finished);
 }
 
-TEST_F(PlaylistTest, TargetDurationIsCeilOfPrintedDuration) {
-  auto pl = Open(Options(0));
+TEST_F(PlaylistRulesTest, TargetDurationIsCeilOfPrintedDuration) {
+  auto pl = Open(MemOptions(0));
   ASSERT_TRUE(Add(pl.get(), "a.ts", 6.0000004).ok());
   EXPECT_EQ(pl->GetStats().target_duration, 6u);
   ASSERT_TRUE(Add(pl.get(), "b.ts", 6.0004).ok());
@@ -217,8 +232,8 @@ TEST_F(PlaylistTest, TargetDurationIsCeilOfPrintedDuration) {
   EXPECT_EQ(pl->GetStats().target_duration, 7u);
 }
 
-TEST_F(PlaylistTest, TargetDurationNeverDecreasesWhenLongSegmentSlidesOut) {
-  auto pl = Open(Options(16));
+TEST_F(PlaylistRulesTest, TargetDurationNeverDecreasesWhenLongSegmentSlidesOut) {
+  auto pl = Open(MemOptions(16));
   ASSERT_TRUE(Add(pl.get(), "long.ts", 9.5).ok());
   for (int i = 0; i < 16; ++i) ASSERT_TRUE(Add(pl.get(), "s.ts", 2).ok());
   const std::string text = pl->RenderNow();
@@ -226,19 +241,19 @@ TEST_F(PlaylistTest, TargetDurationNeverDecreasesWhenLongSegmentSlidesOut) {
   EXPECT_NE(text.find("#EXT-X-TARGETDURATION:10\n"), std::string::npos);
 }
 
-TEST_F(PlaylistTest, TargetDurationFloorFromConfiguredSegmentDuration) {
-  PlaylistOptions o = Options();
+TEST_F(PlaylistRulesTest, TargetDurationFloorFromConfiguredSegmentDuration) {
+  PlaylistOptions o = MemOptions();
   o.target_duration = 4;
   auto pl = Open(o);
   ASSERT_TRUE(pl->Write().ok());
-  EXPECT_NE(ReadFileOrDie(o.path).find("#EXT-X-TARGETDURATION:4\n"), std::string::npos);
+  EXPECT_NE(mem_.Contents(o.path).find("#EXT-X-TARGETDURATION:4\n"), std::string::npos);
   ASSERT_TRUE(Add(pl.get(), "a.ts", 1.5).ok());
   EXPECT_EQ(pl->GetStats().target_duration, 4u);
   EXPECT_TRUE(logs_.empty() || logs_.back().first != LogLevel::kWarning);
 }
 
-TEST_F(PlaylistTest, TargetDurationGrowthIsWarned) {
-  PlaylistOptions o = Options();
+TEST_F(PlaylistRulesTest, TargetDurationGrowthIsWarned) {
+  PlaylistOptions o = MemOptions();
   o.target_duration = 2;
   auto pl = Open(o);
   ASSERT_TRUE(Add(pl.get(), "a.ts", 2.0).ok());
@@ -253,8 +268,8 @@ TEST_F(PlaylistTest, TargetDurationGrowthIsWarned) {
   EXPECT_NE(logs_.back().second.find("late-keyframe.ts"), std::string::npos);
 }
 
-TEST_F(PlaylistTest, TargetDurationSetBeforeFirstPublishIsNotAWarning) {
-  PlaylistOptions o = Options();
+TEST_F(PlaylistRulesTest, TargetDurationSetBeforeFirstPublishIsNotAWarning) {
+  PlaylistOptions o = MemOptions();
   o.target_duration = 2;
   auto pl = Open(o);
   ASSERT_TRUE(Add(pl.get(), "first.ts", 2.002).ok());
@@ -263,8 +278,8 @@ TEST_F(PlaylistTest, TargetDurationSetBeforeFirstPublishIsNotAWarning) {
   EXPECT_EQ(logs_.back().first, LogLevel::kInfo) << logs_.back().second;
 }
 
-TEST_F(PlaylistTest, MediaSequenceAdvancesByOnePerRemovedSegment) {
-  PlaylistOptions o = Options(3);
+TEST_F(PlaylistRulesTest, MediaSequenceAdvancesByOnePerRemovedSegment) {
+  PlaylistOptions o = MemOptions(3);
   o.start_sequence = 100;
   auto pl = Open(o);
   for (int i = 0; i < 10; ++i) {
@@ -275,8 +290,8 @@ TEST_F(PlaylistTest, MediaSequenceAdvancesByOnePerRemovedSegment) {
   }
 }
 
-TEST_F(PlaylistTest, DiscontinuitySequenceCountsEachRemovedDiscontinuity) {
-  auto pl = Open(Options(3));
+TEST_F(PlaylistRulesTest, DiscontinuitySequenceCountsEachRemovedDiscontinuity) {
+  auto pl = Open(MemOptions(3));
   ASSERT_TRUE(Add(pl.get(), "a.ts", 2, /*disc=*/true).ok());
   ASSERT_TRUE(Add(pl.get(), "b.ts", 2, /*disc=*/true).ok());
   ASSERT_TRUE(Add(pl.get(), "c.ts", 2).ok());
@@ -288,8 +303,8 @@ TEST_F(PlaylistTest, DiscontinuitySequenceCountsEachRemovedDiscontinuity) {
   EXPECT_EQ(pl->GetStats().discontinuity_sequence, 2u);
 }
 
-TEST_F(PlaylistTest, ShortWindowKeepsThreeTargetDurationsAndSaysSo) {
-  PlaylistOptions o = Options(1);
+TEST_F(PlaylistRulesTest, ShortWindowKeepsThreeTargetDurationsAndSaysSo) {
+  PlaylistOptions o = MemOptions(1);
   o.target_duration = 2;
   auto pl = Open(o);
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(Add(pl.get(), "s.ts", 2).ok());
@@ -307,8 +322,8 @@ TEST_F(PlaylistTest, ShortWindowKeepsThreeTargetDurationsAndSaysSo) {
   EXPECT_EQ(pl->RenderNow().find("s.ts"), std::string::npos);
 }
 
-TEST_F(PlaylistTest, LogCallbackMayCallBackIntoThePlaylist) {
-  PlaylistOptions o = Options();
+TEST_F(PlaylistRulesTest, LogCallbackMayCallBackIntoThePlaylist) {
+  PlaylistOptions o = MemOptions();
   Playlist* self = nullptr;
   int reentered = 0;
   o.log = [&](LogLevel, std::string_view msg) {
@@ -327,8 +342,8 @@ TEST_F(PlaylistTest, LogCallbackMayCallBackIntoThePlaylist) {
   EXPECT_EQ(reentered, 2);
 }
 
-TEST_F(PlaylistTest, BaseUrlIsPrefixedToEncodedUri) {
-  PlaylistOptions o = Options();
+TEST_F(PlaylistRulesTest, BaseUrlIsPrefixedToEncodedUri) {
+  PlaylistOptions o = MemOptions();
   o.base_url = "https://cdn.example/live/";
   auto pl = Open(o);
   ASSERT_TRUE(Add(pl.get(), "a b.ts", 2).ok());
@@ -336,8 +351,8 @@ TEST_F(PlaylistTest, BaseUrlIsPrefixedToEncodedUri) {
             std::string::npos);
 }
 
-TEST_F(PlaylistTest, LongStreamDoesNotDrift) {
-  auto pl = Open(Options(0));
+TEST_F(PlaylistRulesTest, LongStreamDoesNotDrift) {
+  auto pl = Open(MemOptions(0));
   const double d = 1001.0 / 30000.0 * 60;  // 60 frames at 29.97 fps
   for (int i = 0; i < 5000; ++i) ASSERT_TRUE(Add(pl.get(), "s.ts", d).ok());
   const std::string text = pl->RenderNow();

@@ -1,5 +1,7 @@
 // Golden tests: the whole playlist text per scenario, written to a real file
-// by Playlist::Write() and read back. They follow the test plan of the playlist's original specification.
+// by Playlist::Write() and read back (they follow the test plan of the
+// playlist's original specification); then Render(Snapshot) itself against
+// text, with no disk.
 #include <gtest/gtest.h>
 
 #include "playlist.h"
@@ -337,6 +339,86 @@ TEST(RenderTest, SubDirectoryAndUnreservedCharactersAreKept) {
   EXPECT_EQ(out, "seg/2026-11-24/a_b~c.d!$&'()*+,;=@:x.ts");
   ASSERT_TRUE(EncodeUri("[x]{y}|\\^`<>.ts", &out).ok());
   EXPECT_EQ(out, "%5Bx%5D%7By%7D%7C%5C%5E%60%3C%3E.ts");
+}
+
+// Render(Snapshot) itself against text: no Playlist, no disk.
+RenderedSegment Seg(std::string uri, int64_t start_ms, int64_t end_ms,
+                    std::optional<int64_t> pdt = {}, bool disc = false) {
+  RenderedSegment s;
+  s.uri = std::move(uri);
+  s.start_ms = start_ms;
+  s.end_ms = end_ms;
+  s.program_date_time_ms = pdt;
+  s.discontinuity = disc;
+  return s;
+}
+
+TEST(RenderSnapshotTest, LiveWindowWithSequencesDiscontinuityAndZonedDateTime) {
+  Snapshot snap;
+  snap.type = PlaylistType::kLive;
+  snap.media_sequence = 7;
+  snap.discontinuity_sequence = 2;
+  snap.target_duration = 4;
+  snap.pdt_utc_offset_minutes = -330;
+  snap.segments = {Seg("a.ts", 10000, 13999),
+                   Seg("b%20c.ts", 13999, 17002, 1795498910284, true),
+                   Seg("https://cdn/d.ts", 17002, 17003)};
+  EXPECT_EQ(Render(snap),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-MEDIA-SEQUENCE:7\n"
+            "#EXT-X-TARGETDURATION:4\n"
+            "#EXT-X-DISCONTINUITY-SEQUENCE:2\n"
+            "#EXTINF:3.999,\n"
+            "a.ts\n"
+            "#EXT-X-DISCONTINUITY\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2026-11-24T00:11:50.284-05:30\n"
+            "#EXTINF:3.003,\n"
+            "b%20c.ts\n"
+            "#EXTINF:0.001,\n"
+            "https://cdn/d.ts\n");
+}
+
+TEST(RenderSnapshotTest, EventAndVodHeadersAndEndlist) {
+  Snapshot snap;
+  snap.type = PlaylistType::kEvent;
+  snap.target_duration = 2;
+  snap.segments = {Seg("s0.ts", 0, 2000)};
+  const std::string event =
+      "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n"
+      "#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
+      "#EXTINF:2.000,\ns0.ts\n";
+  EXPECT_EQ(Render(snap), event);
+  snap.ended = true;
+  EXPECT_EQ(Render(snap), event + "#EXT-X-ENDLIST\n");
+  // VOD carries no PLAYLIST-TYPE (it is rewritten after every segment).
+  snap.type = PlaylistType::kVod;
+  EXPECT_EQ(Render(snap),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:2\n#EXTINF:2.000,\ns0.ts\n#EXT-X-ENDLIST\n");
+}
+
+TEST(RenderSnapshotTest, PartsAddUpToTheWhole) {
+  Snapshot snap;
+  snap.type = PlaylistType::kEvent;
+  snap.media_sequence = 3;
+  snap.target_duration = 6;
+  snap.ended = true;
+  snap.pdt_utc_offset_minutes = 60;
+  for (int i = 0; i < 50; ++i) {
+    snap.segments.push_back(Seg("s" + std::to_string(i) + ".ts", i * 5005, (i + 1) * 5005,
+                                i % 3 ? std::optional<int64_t>() : 1795498910284 + i * 5005,
+                                i % 7 == 1));
+  }
+  std::string parts = RenderHeader(snap);
+  for (const RenderedSegment& seg : snap.segments) {
+    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &parts);
+  }
+  parts.append(RenderFooter(snap));
+  EXPECT_EQ(parts, Render(snap));
+  EXPECT_EQ(RenderFooter(snap), "#EXT-X-ENDLIST\n");
+  snap.ended = false;
+  EXPECT_EQ(RenderFooter(snap), "");
 }
 
 }  // namespace

@@ -128,4 +128,144 @@ Status FaultEnv::SyncDir(const std::string& dir) {
   return EnvWrapper::SyncDir(dir);
 }
 
+namespace {
+
+class MemFile : public WritableFile {
+ public:
+  MemFile(MemEnv* env, std::string path) : env_(env), path_(std::move(path)) {}
+  Status Append(std::string_view data) override {
+    env_->Append(path_, data);
+    return Status::OK();
+  }
+  Status Sync() override { return Status::OK(); }
+  Status Close() override { return Status::OK(); }
+
+ private:
+  MemEnv* env_;
+  std::string path_;
+};
+
+// "/a/./b/../c" -> "/a/c"; "" for a relative path.
+std::string Normalize(const std::string& path) {
+  if (path.empty() || path[0] != '/') return "";
+  std::vector<std::string> parts;
+  size_t i = 1;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    const std::string part = path.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const std::string& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
+}  // namespace
+
+MemEnv::MemEnv() { dirs_.insert("/"); }
+
+std::string MemEnv::Contents(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(Normalize(path));
+  return it == files_.end() ? std::string() : it->second;
+}
+
+void MemEnv::Append(const std::string& path, std::string_view data) {
+  std::lock_guard<std::mutex> l(mu_);
+  files_[path].append(data);
+}
+
+bool MemEnv::IsDirLocked(const std::string& path) const {
+  return dirs_.count(path) > 0;
+}
+
+Status MemEnv::CreateDir(const std::string& dir) {
+  const std::string d = Normalize(dir);
+  if (d.empty()) return Status::IOError(dir, "mkdir", EINVAL);
+  std::lock_guard<std::mutex> l(mu_);
+  for (std::string p = d; p != "/"; p = DirName(p)) {
+    if (files_.count(p)) return Status::IOError(p, "mkdir", ENOTDIR);
+  }
+  for (std::string p = d; p != "/"; p = DirName(p)) dirs_.insert(p);
+  return Status::OK();
+}
+
+Status MemEnv::NewWritableFile(const std::string& path,
+                               std::unique_ptr<WritableFile>* result) {
+  const std::string p = Normalize(path);
+  std::lock_guard<std::mutex> l(mu_);
+  if (p.empty() || !IsDirLocked(DirName(p))) return Status::IOError(path, "open", ENOENT);
+  if (files_.count(p) || IsDirLocked(p)) return Status::IOError(path, "open", EEXIST);
+  files_[p];
+  *result = std::make_unique<MemFile>(this, p);
+  return Status::OK();
+}
+
+Status MemEnv::RenameFile(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(Normalize(from));
+  if (it == files_.end()) return Status::IOError(to, "rename", ENOENT);
+  std::string data = std::move(it->second);
+  files_.erase(it);
+  files_[Normalize(to)] = std::move(data);
+  return Status::OK();
+}
+
+Status MemEnv::LinkFile(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(Normalize(from));
+  if (it == files_.end()) return Status::IOError(from, "link", ENOENT);
+  if (files_.count(Normalize(to))) return Status::IOError(from, "link", EEXIST);
+  files_[Normalize(to)] = it->second;
+  return Status::OK();
+}
+
+Status MemEnv::RemoveFile(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (files_.erase(Normalize(path)) == 0) return Status::IOError(path, "remove", ENOENT);
+  return Status::OK();
+}
+
+Status MemEnv::SyncFile(const std::string& path) {
+  return FileExists(path) ? Status::OK() : Status::IOError(path, "fsync", ENOENT);
+}
+
+Status MemEnv::SyncDir(const std::string& dir) {
+  std::lock_guard<std::mutex> l(mu_);
+  return IsDirLocked(Normalize(dir)) ? Status::OK()
+                                     : Status::IOError(dir, "fsync dir", ENOENT);
+}
+
+Status MemEnv::GetChildren(const std::string& dir, std::vector<std::string>* names) {
+  const std::string d = Normalize(dir);
+  std::lock_guard<std::mutex> l(mu_);
+  if (!IsDirLocked(d)) return Status::IOError(dir, "opendir", ENOENT);
+  names->clear();
+  for (const auto& [path, data] : files_) {
+    if (DirName(path) == d) names->push_back(BaseName(path));
+  }
+  for (const std::string& sub : dirs_) {
+    if (sub != "/" && DirName(sub) == d) names->push_back(BaseName(sub));
+  }
+  return Status::OK();
+}
+
+bool MemEnv::FileExists(const std::string& path) {
+  const std::string p = Normalize(path);
+  std::lock_guard<std::mutex> l(mu_);
+  return files_.count(p) > 0 || IsDirLocked(p);
+}
+
+Status MemEnv::RealPath(const std::string& path, std::string* result) {
+  if (!FileExists(path)) return Status::IOError(path, "realpath", ENOENT);
+  *result = Normalize(path);
+  return Status::OK();
+}
+
 }  // namespace hlsbridge::testing

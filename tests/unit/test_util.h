@@ -5,7 +5,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,6 +84,45 @@ class FaultEnv : public EnvWrapper {
   std::atomic<int> skip_{0};
   std::atomic<int> failures_{0};
   std::atomic<bool> manual_{false};
+  std::atomic<int64_t> now_us_{0};
+};
+
+// A file system in memory (absolute paths only, "/" exists) and a manual
+// clock, for tests of the playlist's rules that need no disk: fast, and the
+// same on every machine. A file's content is visible while it is written,
+// as on a real file system; a link is a copy. Thread-safe.
+class MemEnv : public Env {
+ public:
+  MemEnv();
+
+  // The content of a file, or "" when there is none.
+  std::string Contents(const std::string& path);
+  void Advance(int64_t us) { now_us_ += us; }
+
+  Status CreateDir(const std::string& dir) override;
+  Status NewWritableFile(const std::string& path,
+                         std::unique_ptr<WritableFile>* result) override;
+  Status RenameFile(const std::string& from, const std::string& to) override;
+  Status LinkFile(const std::string& from, const std::string& to) override;
+  Status RemoveFile(const std::string& path) override;
+  Status SyncFile(const std::string& path) override;
+  Status SyncDir(const std::string& dir) override;
+  Status GetChildren(const std::string& dir,
+                     std::vector<std::string>* names) override;
+  bool FileExists(const std::string& path) override;
+  Status RealPath(const std::string& path, std::string* result) override;
+  int64_t NowMicros() override { return now_us_; }
+  int64_t NowUnixMicros() override { return int64_t{1795498910} * 1000000 + now_us_; }
+  void SleepForMicros(int64_t us) override { now_us_ += us; }
+
+  // For MemEnv's files: appends to the stored content.
+  void Append(const std::string& path, std::string_view data);
+
+ private:
+  bool IsDirLocked(const std::string& path) const;
+  std::mutex mu_;
+  std::map<std::string, std::string> files_;
+  std::set<std::string> dirs_;
   std::atomic<int64_t> now_us_{0};
 };
 
