@@ -181,7 +181,6 @@ typedef struct HLSBridgeContext {
     int64_t media_start;             ///< media time at the open segment's start, ref_tb
     int64_t pdt_anchor_ms;           ///< wall clock at the anchor, Unix ms
     int64_t pdt_anchor_media;        ///< media time at the anchor, ref_tb
-    unsigned publish_failures;       ///< failures the core's publisher reported
     int64_t segments_opened;         ///< segment files opened so far
 } HLSBridgeContext;
 
@@ -246,23 +245,17 @@ static int64_t wall_ms(void)
 }
 
 /*
- * Takes the failures that the core's publisher met since the last call (a
- * segment that could not be made durable, a playlist write that failed: the
- * core logged each, and recovers from it) and keeps a count; only a lack of
- * memory stops the stream.
+ * Takes the failure that the core's publisher met since the last call, if
+ * any. A segment that could not be made durable, a playlist write that
+ * failed: the core logged it and recovers (report_publication() counts them
+ * at the end); only a lack of memory stops the stream.
  */
 static void take_publish_errors(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
-    int ret;
 
-    while ((ret = hlsbridge_playlist_take_error(c->pl)) < 0) {
-        if (ret == AVERROR(ENOMEM)) {
-            c->err = ret;
-            return;
-        }
-        c->publish_failures++;
-    }
+    if (hlsbridge_playlist_take_error(c->pl) == AVERROR(ENOMEM))
+        c->err = AVERROR(ENOMEM);
 }
 
 /*
@@ -809,30 +802,33 @@ static void track_reference_packet(AVFormatContext *s, const AVPacket *pkt)
 }
 
 /* Accounts a reference packet to the segment that holds it now. */
-static void account_reference_packet(HLSBridgeContext *c, const AVPacket *pkt)
+static void account_reference_packet(HLSBridgeContext *c, int64_t pts,
+                                     int64_t dts, int64_t duration)
 {
-    int64_t dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
     int64_t end;
+
+    if (dts == AV_NOPTS_VALUE)
+        dts = pts;
 
     /* A packet without duration lasts a frame of the nominal rate, else as
      * long as the last dts step, if that step is not itself a jump (the dts
      * of a B-frame encoder crosses a jump some packets after the pts). */
-    if (pkt->duration > 0)
-        c->last_dur = pkt->duration;
+    if (duration > 0)
+        c->last_dur = duration;
     else if (c->frame_dur > 0)
         c->last_dur = c->frame_dur;
     else if (c->have_ref && !c->pkt.jump && dts > c->last_dts &&
              dts - c->last_dts <= c->back_threshold)
         c->last_dur = dts - c->last_dts;
-    end = pkt->pts + c->last_dur;
+    end = pts + c->last_dur;
 
     if (!c->cur.has_ref) {
         c->cur.has_ref = 1;
-        c->cur.run_start   = pkt->pts;
+        c->cur.run_start   = pts;
         c->cur.run_end     = end;
     } else if (c->pkt.jump) {
         c->cur.acc   += c->cur.run_end - c->cur.run_start;
-        c->cur.run_start  = pkt->pts;
+        c->cur.run_start  = pts;
         c->cur.run_end    = end;
     } else {
         c->cur.run_end = FFMAX(c->cur.run_end, end);
@@ -908,8 +904,11 @@ static int start_segmenter(AVFormatContext *s, AVPacket *pkt)
     if ((ret = open_segmenter(s)) < 0 ||
         (ret = avformat_write_header(c->seg, NULL)) < 0) {
         stop_segmenter(s);
-        if (ret == AVERROR(ENOMEM))
+        if (ret == AVERROR(ENOMEM)) {
+            /* Fatal: every later call returns it, with no segment muxer. */
+            c->err = ret;
             return ret;
+        }
         av_log(s, AV_LOG_ERROR, "Cannot start segment %"PRId64": %s; media "
                "is dropped until the next segment\n",
                c->start_number + c->segments_opened, av_err2str(ret));
@@ -980,6 +979,8 @@ static int forward_packet(AVFormatContext *s, AVPacket *pkt)
     HLSBridgeContext *c = s->priv_data;
     int ret;
 
+    if (!c->seg)
+        return AVERROR_BUG;
     ret = write_to_segmenter(c, pkt);
     if (ret >= 0 || c->err)
         return ret;
@@ -1022,6 +1023,9 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
     HLSBridgeContext *c = s->priv_data;
     int is_ref = pkt->stream_index == c->ref_stream && pkt->pts != AV_NOPTS_VALUE;
     int is_key_ref = is_ref && (pkt->flags & AV_PKT_FLAG_KEY);
+    /* A segment format that interleaves takes the packet's content into its
+     * queue: its timing is kept here for the accounting after forwarding. */
+    int64_t pts = pkt->pts, dts = pkt->dts, duration = pkt->duration;
     int ret;
 
     if (c->err)
@@ -1041,7 +1045,7 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
     c->pkt.in_flight = 0;
 
     if (is_ref)
-        account_reference_packet(c, pkt);
+        account_reference_packet(c, pts, dts, duration);
     if (c->err)
         return c->err;
     return ret;
@@ -1055,10 +1059,10 @@ static void report_publication(AVFormatContext *s)
 
     if (hlsbridge_playlist_get_stats(c->pl, &st) < 0)
         return;
-    if (c->publish_failures || st.segments_lost)
-        av_log(s, AV_LOG_WARNING, "%"PRIu64" segment(s) not listed, %u "
-               "publication failure(s) in all; the messages above say why\n",
-               st.segments_lost, c->publish_failures);
+    if (st.segments_lost || st.writes_failed)
+        av_log(s, AV_LOG_WARNING, "%"PRIu64" segment(s) not listed, %"PRIu64
+               " playlist write(s) failed in all; the messages above say why\n",
+               st.segments_lost, st.writes_failed);
     av_log(s, AV_LOG_VERBOSE, "Playlist writes: %"PRIu64" ok, %"PRIu64" failed; "
            "segment close to playlist published: p50 %"PRId64" us, p99 %"PRId64
            " us, max %"PRId64" us over %"PRIu64" segments\n",
@@ -1085,15 +1089,16 @@ static int hlsbridge_write_trailer(AVFormatContext *s)
         av_log(s, AV_LOG_ERROR, "Segment muxer trailer: %s\n",
                av_err2str(trailer_ret));
 
-    /* Every segment handed over is listed (or lost) before ENDLIST. */
-    hlsbridge_playlist_flush(c->pl);
+    /* The core lists every segment handed over (or loses it) and adds
+     * ENDLIST, in one publication. */
+    ret = hlsbridge_playlist_finish(c->pl);
     take_publish_errors(s);
-    if ((ret = hlsbridge_playlist_finish(c->pl)) < 0) {
+    report_publication(s);
+    if (ret < 0) {
         av_log(s, AV_LOG_ERROR, "The final playlist was not written; the last "
                "good one stays in place\n");
         return ret;
     }
-    report_publication(s);
 
     /* Files that left the window must stay for RFC 8216 6.2.2's hold time;
      * wait for it (it is bounded) unless the application interrupts. */

@@ -71,9 +71,12 @@ void FromC(const hlsbridge_segment& seg, Segment* out) {
 }
 
 // Checks the arguments that add and submit share, converts *seg to a Segment
-// and records what fn(segment) returns.
+// (its URI derived from the file path when it has none) and records what
+// fn(segment) returns. A submitted file is the library's: when no URI can be
+// derived for it, it is discarded like any refused segment.
 template <typename Segment, typename Fn>
-int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg, Fn&& fn) {
+int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg,
+                bool owns_file, Fn&& fn) {
   if (pl == nullptr) return -EINVAL;
   if (seg == nullptr || (seg->uri == nullptr && seg->file_path == nullptr)) {
     return RecordMessage(pl, -EINVAL,
@@ -85,11 +88,39 @@ int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg, Fn&& fn) {
     std::string derived;  // outlives fn(): a SegmentInput only views it
     if (seg->uri == nullptr) {
       Status s = pl->impl->UriForFile(seg->file_path, &derived);
-      if (!s.ok()) return Record(pl, s);
+      if (!s.ok()) {
+        if (owns_file) (void)pl->publisher->Discard(seg->file_path);
+        return Record(pl, s);
+      }
       segment.uri = derived;
     }
     return Record(pl, fn(std::move(segment)));
   });
+}
+
+// Fills the C struct from the playlist's and the publisher's counters.
+int CopyStats(hlsbridge_playlist* pl, hlsbridge_playlist_stats* stats) {
+  const hlsbridge::PlaylistStats st = pl->impl->GetStats();
+  *stats = hlsbridge_playlist_stats{};
+  stats->writes_ok = st.writes_ok;
+  stats->writes_failed = st.writes_failed;
+  stats->last_write_latency_us = st.last_write_latency_us;
+  stats->last_success_unix_ms = st.last_success_unix_ms;
+  stats->media_sequence = st.media_sequence;
+  stats->discontinuity_sequence = st.discontinuity_sequence;
+  stats->target_duration = st.target_duration;
+  stats->segment_count = st.segment_count;
+  stats->pending_deletions = st.pending_deletions;
+  stats->files_deleted = st.files_deleted;
+  stats->finished = st.finished ? 1 : 0;
+  const hlsbridge::PublisherStats ps = pl->publisher->GetStats();
+  stats->segments_queued = ps.queued;
+  stats->segments_lost = ps.segments_lost;
+  stats->publish_latency_p50_us = ps.latency_p50_us;
+  stats->publish_latency_p99_us = ps.latency_p99_us;
+  stats->publish_latency_max_us = ps.latency_max_us;
+  stats->publish_latency_samples = ps.latency_samples;
+  return 0;
 }
 
 }  // namespace
@@ -186,13 +217,14 @@ const char* hlsbridge_last_open_error(void) { return tls_open_error.c_str(); }
 int hlsbridge_playlist_add_segment(hlsbridge_playlist* pl,
                                    const hlsbridge_segment* seg) {
   return WithSegment<hlsbridge::SegmentInput>(
-      pl, seg, [&](hlsbridge::SegmentInput in) { return pl->impl->AddSegment(in); });
+      pl, seg, false,
+      [&](hlsbridge::SegmentInput in) { return pl->impl->AddSegment(in); });
 }
 
 int hlsbridge_playlist_submit_segment(hlsbridge_playlist* pl,
                                       const hlsbridge_segment* seg) {
   return WithSegment<hlsbridge::SegmentFile>(
-      pl, seg, [&](hlsbridge::SegmentFile file) {
+      pl, seg, true, [&](hlsbridge::SegmentFile file) {
         return pl->publisher->Submit(std::move(file));
       });
 }
@@ -245,27 +277,7 @@ int hlsbridge_playlist_delete_expired(hlsbridge_playlist* pl, int wait) {
 int hlsbridge_playlist_get_stats(hlsbridge_playlist* pl,
                                  hlsbridge_playlist_stats* stats) {
   if (pl == nullptr || stats == nullptr) return -EINVAL;
-  const hlsbridge::PlaylistStats st = pl->impl->GetStats();
-  *stats = hlsbridge_playlist_stats{};
-  stats->writes_ok = st.writes_ok;
-  stats->writes_failed = st.writes_failed;
-  stats->last_write_latency_us = st.last_write_latency_us;
-  stats->last_success_unix_ms = st.last_success_unix_ms;
-  stats->media_sequence = st.media_sequence;
-  stats->discontinuity_sequence = st.discontinuity_sequence;
-  stats->target_duration = st.target_duration;
-  stats->segment_count = st.segment_count;
-  stats->pending_deletions = st.pending_deletions;
-  stats->files_deleted = st.files_deleted;
-  stats->finished = st.finished ? 1 : 0;
-  const hlsbridge::PublisherStats ps = pl->publisher->GetStats();
-  stats->segments_queued = ps.queued;
-  stats->segments_lost = ps.segments_lost;
-  stats->publish_latency_p50_us = ps.latency_p50_us;
-  stats->publish_latency_p99_us = ps.latency_p99_us;
-  stats->publish_latency_max_us = ps.latency_max_us;
-  stats->publish_latency_samples = ps.latency_samples;
-  return 0;
+  return Guard(pl, [&] { return CopyStats(pl, stats); });
 }
 
 const char* hlsbridge_playlist_error(const hlsbridge_playlist* pl) {

@@ -27,6 +27,21 @@ class WritableFile {
   virtual Status Close() = 0;
 };
 
+// A file or directory held open so that it can be made durable later: the
+// data of the file as it was opened, even if it is renamed meanwhile. One
+// owner; not thread-safe.
+class SyncableFile {
+ public:
+  virtual ~SyncableFile() = default;
+  // Starts writing back the file's dirty data without waiting for it; a
+  // hint that may do nothing (and does for a directory).
+  virtual void StartWriteback() {}
+  // Makes the file's data (a directory: its entries) durable: fdatasync
+  // (fsync where missing; fsync for a directory). Errors name the path and
+  // the step ("fsync", "fsync dir").
+  virtual Status Sync() = 0;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -46,16 +61,12 @@ class Env {
   // link(2): a second name for `from`.
   virtual Status LinkFile(const std::string& from, const std::string& to) = 0;
   virtual Status RemoveFile(const std::string& path) = 0;
-  // Makes the data of an existing file, written and closed by someone else
-  // (a segment written through FFmpeg's I/O), durable: open read-only,
-  // fdatasync (fsync where missing), close. Errors name the path and the
-  // step "fsync".
-  virtual Status SyncFile(const std::string& path) = 0;
-  // SyncFile() of several files, one status each in *results (same order).
-  // An Env may overlap their writeback (the POSIX one starts it for all of
-  // them before it waits for any); this default syncs one after the other.
-  virtual void SyncFiles(const std::vector<std::string>& paths,
-                         std::vector<Status>* results);
+  // Opens an existing file (or, with `directory`, a directory) read-only,
+  // written by someone else (a segment written through FFmpeg's I/O), to be
+  // made durable later through *result. Errors name the path and the step
+  // ("fsync", "fsync dir").
+  virtual Status OpenForSync(const std::string& path, bool directory,
+                             std::unique_ptr<SyncableFile>* result) = 0;
   // fsync of the directory itself, which makes renames in it durable.
   virtual Status SyncDir(const std::string& dir) = 0;
   // Names of the entries of `dir`, without "." and "..".
@@ -94,8 +105,9 @@ class EnvWrapper : public Env {
   Status RemoveFile(const std::string& path) override {
     return target_->RemoveFile(path);
   }
-  Status SyncFile(const std::string& path) override {
-    return target_->SyncFile(path);
+  Status OpenForSync(const std::string& path, bool directory,
+                     std::unique_ptr<SyncableFile>* result) override {
+    return target_->OpenForSync(path, directory, result);
   }
   Status SyncDir(const std::string& dir) override {
     return target_->SyncDir(dir);

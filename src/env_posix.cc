@@ -68,6 +68,32 @@ class PosixWritableFile final : public WritableFile {
   int fd_;
 };
 
+class PosixSyncableFile final : public SyncableFile {
+ public:
+  PosixSyncableFile(std::string path, int fd, bool directory)
+      : path_(std::move(path)), fd_(fd), directory_(directory) {}
+  ~PosixSyncableFile() override { ::close(fd_); }
+
+  void StartWriteback() override {
+#if HLSBRIDGE_HAVE_SYNC_FILE_RANGE
+    // Queues the writeback and returns: the disk works on several files at
+    // once, and a later fdatasync waits for less.
+    if (!directory_) (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+  }
+
+  Status Sync() override {
+    const int rc = directory_ ? ::fsync(fd_) : SyncData(fd_);
+    if (rc != 0) return Status::IOError(path_, directory_ ? "fsync dir" : "fsync", errno);
+    return Status::OK();
+  }
+
+ private:
+  const std::string path_;
+  const int fd_;
+  const bool directory_;
+};
+
 class PosixEnv final : public Env {
  public:
   Status CreateDir(const std::string& dir) override {
@@ -120,44 +146,15 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
 
-  Status SyncFile(const std::string& path) override {
+  Status OpenForSync(const std::string& path, bool directory,
+                     std::unique_ptr<SyncableFile>* result) override {
     int fd;
     do {
-      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
     } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return Status::IOError(path, "fsync", errno);
-    Status s;
-    if (SyncData(fd) != 0) s = Status::IOError(path, "fsync", errno);
-    ::close(fd);
-    return s;
-  }
-
-  void SyncFiles(const std::vector<std::string>& paths,
-                 std::vector<Status>* results) override {
-    // Start the writeback of every file before waiting for any, so the disk
-    // sees them all at once and the first fdatasync's journal commit covers
-    // the others' sizes too; then wait for each.
-    std::vector<int> fds(paths.size(), -1);
-    results->assign(paths.size(), Status::OK());
-    for (size_t i = 0; i < paths.size(); ++i) {
-      do {
-        fds[i] = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
-      } while (fds[i] < 0 && errno == EINTR);
-      if (fds[i] < 0) {
-        (*results)[i] = Status::IOError(paths[i], "fsync", errno);
-        continue;
-      }
-#if HLSBRIDGE_HAVE_SYNC_FILE_RANGE
-      (void)::sync_file_range(fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
-#endif
-    }
-    for (size_t i = 0; i < paths.size(); ++i) {
-      if (fds[i] < 0) continue;
-      if (SyncData(fds[i]) != 0) {
-        (*results)[i] = Status::IOError(paths[i], "fsync", errno);
-      }
-      ::close(fds[i]);
-    }
+    if (fd < 0) return Status::IOError(path, directory ? "fsync dir" : "fsync", errno);
+    *result = std::make_unique<PosixSyncableFile>(path, fd, directory);
+    return Status::OK();
   }
 
   Status SyncDir(const std::string& dir) override {
@@ -216,12 +213,6 @@ Env* Env::Default() {
   // Leaked on purpose: usable from static destructors of other objects.
   static Env* env = new PosixEnv;
   return env;
-}
-
-void Env::SyncFiles(const std::vector<std::string>& paths,
-                    std::vector<Status>* results) {
-  results->clear();
-  for (const std::string& path : paths) results->push_back(SyncFile(path));
 }
 
 std::string DirName(std::string_view path) {

@@ -350,12 +350,18 @@ Status Playlist::WriteLocked(LogLines* lines) {
   // Rendering and I/O happen without mu_, so adding segments never waits for
   // a disk; write_mu_ orders publications, so a later snapshot always lands
   // after an earlier one.
-  std::string live_body;
-  std::string* body = append_only_ ? &body_ : &live_body;
+  // New lines go to a string of their own first, so that an allocation that
+  // fails half-way leaves body_ as it was.
+  std::string lines_text;
   for (const RenderedSegment& seg : snap.segments) {
-    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, body);
+    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &lines_text);
   }
-  if (append_only_) body_end_sequence_ += snap.segments.size();
+  const std::string* body = &lines_text;
+  if (append_only_) {
+    body_.append(lines_text);
+    body_end_sequence_ += snap.segments.size();
+    body = &body_;
+  }
   const std::string header = RenderHeader(snap);
   const std::string_view footer = RenderFooter(snap);
   const size_t bytes = header.size() + body->size() + footer.size();

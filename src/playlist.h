@@ -35,8 +35,8 @@ struct PlaylistOptions {
   bool remove_stale_temp_files = true;
   bool delete_segments = false;
   Env* env = nullptr;  // nullptr: Env::Default(); not owned
-  // Called without any lock of ours held, from the calling thread, so it may
-  // call back into the Playlist.
+  // Called without any lock of ours held, from the calling thread or a
+  // Publisher's thread, so it may call back into the Playlist.
   std::function<void(LogLevel, std::string_view)> log;
 };
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <set>
+#include <map>
 #include <utility>
 
 namespace hlsbridge {
@@ -52,6 +52,12 @@ Status Publisher::Submit(SegmentFile segment) {
   Job job;
   job.segment = std::move(segment);
   job.submitted_us = env_->NowMicros();
+  const std::string& path = job.segment.file_path;
+  if (options_.sync_files && !path.empty()) {
+    // A failure here loses the segment on the worker, in order.
+    job.opened = env_->OpenForSync(path, false, &job.file);
+    if (job.opened.ok()) job.opened = env_->OpenForSync(DirName(path), true, &job.dir);
+  }
   return Enqueue(std::move(job));
 }
 
@@ -75,12 +81,14 @@ Status Publisher::Enqueue(Job job) {
   MutexLock l(&mu_);
   // Back-pressure: the caller waits while the worker is max_queued behind.
   while (queue_.size() + in_progress_ >= options_.max_queued) done_cv_.Wait(&mu_);
+  if (!started_) {
+    // Before queuing: if the thread cannot start (a process limit), the
+    // caller gets the error and nothing waits for a worker that never runs.
+    thread_ = std::thread([this] { Run(); });
+    started_ = true;
+  }
   queue_.push_back(std::move(job));
   ++enqueued_;
-  if (!started_) {
-    started_ = true;
-    thread_ = std::thread([this] { Run(); });
-  }
   work_cv_.Signal();
   return Status::OK();
 }
@@ -122,24 +130,28 @@ PublisherStats Publisher::GetStats() const {
 
 void Publisher::Run() {
   for (;;) {
-    std::vector<Job> batch;
+    std::deque<Job> batch;
     {
       MutexLock l(&mu_);
       while (queue_.empty() && !stop_) work_cv_.Wait(&mu_);
       if (queue_.empty()) return;  // stopping, and nothing left to do
-      // Everything waiting goes in one batch: one playlist write covers it,
-      // so a slow disk makes fewer, larger publications.
-      while (!queue_.empty()) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      // Everything waiting goes in one batch (a swap: no allocation): one
+      // playlist write covers it, so a slow disk makes fewer, larger
+      // publications.
+      batch.swap(queue_);
       in_progress_ = batch.size();
     }
     try {
       Process(&batch);
     } catch (...) {
-      // Out of memory on the worker: keep the previous playlist and say so.
-      RecordError(Status::NoMemory("segment publisher: out of memory"));
+      // Out of memory on the worker: the previous playlist stays; what this
+      // batch still held is neither listed nor removed, and a finish in it
+      // fails.
+      const Status s = Status::NoMemory("segment publisher: out of memory");
+      RecordError(s);
+      discontinuity_pending_ = true;
+      MutexLock l(&mu_);
+      finish_status_ = s;
     }
     MutexLock l(&mu_);
     finished_ += in_progress_;
@@ -148,9 +160,11 @@ void Publisher::Run() {
   }
 }
 
-void Publisher::Process(std::vector<Job>* batch) {
-  std::vector<bool> lost(batch->size(), false);
-  if (options_.sync_files) MakeDurable(batch, &lost);
+void Publisher::Process(std::deque<Job>* batch) {
+  // Files first (all of them, so their writeback overlaps), then the jobs in
+  // order, so that a lost segment marks the one after it, not one before.
+  std::vector<Status> durable(batch->size());
+  if (options_.sync_files) MakeDurable(*batch, &durable);
 
   bool added = false;  // a segment the playlist on disk does not list yet
   for (size_t i = 0; i < batch->size(); ++i) {
@@ -164,7 +178,9 @@ void Publisher::Process(std::vector<Job>* batch) {
       added = false;
       MutexLock l(&mu_);
       finish_status_ = s;
-    } else if (!lost[i]) {
+    } else if (!durable[i].ok()) {
+      Lose(job, durable[i]);
+    } else {
       added |= AddSegment(job);
     }
   }
@@ -215,41 +231,30 @@ void Publisher::NotePublished() {
   unpublished_.clear();
 }
 
-void Publisher::MakeDurable(std::vector<Job>* batch, std::vector<bool>* lost) {
-  std::vector<size_t> jobs;  // index in *batch of each file to sync
-  std::vector<std::string> paths;
-  for (size_t i = 0; i < batch->size(); ++i) {
-    const Job& job = (*batch)[i];
-    if (job.kind != Job::Kind::kSegment || job.segment.file_path.empty()) continue;
-    jobs.push_back(i);
-    paths.push_back(job.segment.file_path);
+void Publisher::MakeDurable(const std::deque<Job>& batch,
+                            std::vector<Status>* durable) {
+  auto syncs = [](const Job& job) {
+    return job.kind == Job::Kind::kSegment && !job.segment.file_path.empty();
+  };
+  // Start the writeback of every file before waiting for any: the disk sees
+  // them all at once, and the first fdatasync's journal commit covers the
+  // others' sizes too.
+  for (const Job& job : batch) {
+    if (syncs(job) && job.opened.ok()) job.file->StartWriteback();
   }
-  std::vector<Status> synced;
-  env_->SyncFiles(paths, &synced);
-  std::set<std::string> dirs;
-  for (size_t k = 0; k < jobs.size(); ++k) {
-    if (!synced[k].ok()) {
-      (*lost)[jobs[k]] = true;
-      Lose((*batch)[jobs[k]], synced[k]);
-      continue;
-    }
-    dirs.insert(DirName(paths[k]));
+  std::map<std::string, std::vector<size_t>> dirs;  // directory -> jobs
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Job& job = batch[i];
+    if (!syncs(job)) continue;
+    (*durable)[i] = job.opened.ok() ? job.file->Sync() : job.opened;
+    if ((*durable)[i].ok()) dirs[DirName(job.segment.file_path)].push_back(i);
   }
   // A directory entry is durable only once its directory is synced: one
   // fsync per directory covers every file of the batch in it.
-  for (const std::string& dir : dirs) {
-    Status s = env_->SyncDir(dir);
+  for (const auto& [dir, in_dir] : dirs) {
+    Status s = batch[in_dir.front()].dir->Sync();
     if (s.ok()) continue;
-    for (size_t i = 0; i < batch->size(); ++i) {
-      const Job& job = (*batch)[i];
-      if (job.kind != Job::Kind::kSegment || (*lost)[i] ||
-          job.segment.file_path.empty() ||
-          DirName(job.segment.file_path) != dir) {
-        continue;
-      }
-      (*lost)[i] = true;
-      Lose(job, s);
-    }
+    for (size_t i : in_dir) (*durable)[i] = s;
   }
 }
 
@@ -278,7 +283,9 @@ void Publisher::Lose(const Job& job, const Status& why) {
 
 void Publisher::RecordError(const Status& s) {
   MutexLock l(&mu_);
-  if (!error_) error_ = s;
+  // The first failure waits to be taken; running out of memory, which stops
+  // the caller, is never hidden behind one that it recovers from.
+  if (!error_ || s.ToNegativeErrno() == -ENOMEM) error_ = s;
 }
 
 void Publisher::Log(LogLevel level, const std::string& message) const {

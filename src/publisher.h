@@ -1,12 +1,14 @@
 // Publisher: lists closed segment files in a Playlist off the caller's
 // thread. Each file is made durable (its data, then its directory entry)
-// before the playlist that lists it is published, in submission order.
+// before the playlist that lists it is published, in submission order. The
+// caller's thread only opens the file and its directory (no fsync).
 #ifndef HLSBRIDGE_SRC_PUBLISHER_H_
 #define HLSBRIDGE_SRC_PUBLISHER_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -93,6 +95,12 @@ class Publisher {
     Kind kind = Kind::kSegment;
     SegmentFile segment;
     int64_t submitted_us = 0;
+    // The file and its directory, opened at submit (sync_files): what was
+    // closed is what is made durable, even if it is renamed before the
+    // worker gets to it. `opened` says why they could not be opened.
+    std::unique_ptr<SyncableFile> file;
+    std::unique_ptr<SyncableFile> dir;
+    Status opened;
   };
 
   Status Enqueue(Job job) EXCLUDES(mu_);
@@ -100,10 +108,10 @@ class Publisher {
   // One batch of jobs taken from the queue at once: files synced, then
   // their directories, then every durable segment added and the playlist
   // published once.
-  void Process(std::vector<Job>* batch) EXCLUDES(mu_);
+  void Process(std::deque<Job>* batch) EXCLUDES(mu_);
   // Syncs the files of the segments in the batch, then each directory once;
-  // marks the jobs whose file is not durable as lost.
-  void MakeDurable(std::vector<Job>* batch, std::vector<bool>* lost);
+  // (*durable)[i] is the failure that keeps job i's file from being durable.
+  void MakeDurable(const std::deque<Job>& batch, std::vector<Status>* durable);
   void Lose(const Job& job, const Status& why) EXCLUDES(mu_);
   // Adds a durable segment to the playlist (or loses it); true when added.
   bool AddSegment(const Job& job) EXCLUDES(mu_);

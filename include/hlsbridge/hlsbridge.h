@@ -75,7 +75,10 @@ typedef enum {
 /*
  * Receives one line per event (one per write, warnings such as a target
  * duration that had to grow). `message` is valid only during the call. It is
- * called with no lock of the library held, so it may call the library.
+ * called with no lock of the library held, so it may call the library; but
+ * when it runs on the handle's publisher thread (see
+ * hlsbridge_playlist_submit_segment) it must not call what waits for that
+ * thread: submit_segment, discard_segment, flush, finish or close.
  */
 typedef void (*hlsbridge_log_callback)(void *opaque, hlsbridge_log_level level,
                                        const char *message);
@@ -146,8 +149,11 @@ typedef struct {
     int64_t program_date_time_ms;
     /* Nonzero: EXT-X-DISCONTINUITY before this segment. */
     int discontinuity;
-    /* Optional file to delete when delete_segments is on (see options).
-     * NULL: the segment's file is never deleted by the library. */
+    /* The segment's file on the local file system, or NULL. With
+     * hlsbridge_playlist_submit_segment() it is fsynced (with its directory)
+     * before it is listed, removed if the segment is lost, and gives the URI
+     * when uri is NULL. With delete_segments on (see options) it is deleted
+     * once it has left a live window. NULL: nothing is synced or deleted. */
     const char *file_path;
 } hlsbridge_segment;
 
@@ -215,7 +221,8 @@ HLSBRIDGE_EXPORT int hlsbridge_playlist_write(hlsbridge_playlist *pl);
 /*
  * Hands over a closed segment file (seg->file_path; NULL when the segment is
  * not a local file, e.g. written by an application's own I/O) and returns
- * without waiting for any disk. The handle's publisher thread (started at
+ * without waiting for an fsync (deriving a NULL uri resolves the file's
+ * directory, a metadata lookup). The handle's publisher thread (started at
  * the first call) then, in submission order: fsyncs the file, fsyncs its
  * directory (fsync_segments), adds the segment and publishes the playlist
  * as hlsbridge_playlist_write() does. When several segments wait, one

@@ -13,6 +13,8 @@
 #include <libavformat/avformat.h>
 #include <libavutil/dict.h>
 
+#include "app_util.h"
+
 static int (*default_io_open)(AVFormatContext *s, AVIOContext **pb,
                               const char *url, int flags,
                               AVDictionary **options);
@@ -60,17 +62,8 @@ int main(int argc, char **argv)
     out->io_open      = app_io_open;
     out->io_close2    = app_io_close2;
 
-    for (unsigned i = 0; i < in->nb_streams; i++) {
-        AVStream *st = avformat_new_stream(out, NULL);
-        if (!st) {
-            ret = AVERROR(ENOMEM);
-            goto end;
-        }
-        if ((ret = avcodec_parameters_copy(st->codecpar, in->streams[i]->codecpar)) < 0)
-            goto end;
-        st->codecpar->codec_tag = 0;
-        st->time_base = in->streams[i]->time_base;
-    }
+    if ((ret = app_copy_streams(in, out)) < 0)
+        goto end;
     av_dict_set(&opts, "hls_time", "1", 0);
     av_dict_set(&opts, "hls_list_size", "3", 0);
     av_dict_set(&opts, "hls_playlist_type", "event", 0);
@@ -98,13 +91,5 @@ int main(int argc, char **argv)
     printf("segments opened: %d, closed: %d\n", ts_opened, ts_closed);
 
 end:
-    av_packet_free(&pkt);
-    av_dict_free(&opts);
-    avformat_close_input(&in);
-    avformat_free_context(out);
-    if (ret < 0) {
-        fprintf(stderr, "embed_app: %s\n", av_err2str(ret));
-        return 1;
-    }
-    return 0;
+    return app_finish("embed_app", ret, &pkt, &opts, &in, out);
 }

@@ -18,6 +18,8 @@
 #include <libavformat/avformat.h>
 #include <libavutil/dict.h>
 
+#include "app_util.h"
+
 int main(int argc, char **argv)
 {
     AVFormatContext *in = NULL, *out = NULL;
@@ -44,17 +46,10 @@ int main(int argc, char **argv)
         goto end;
     if ((ret = avformat_alloc_output_context2(&out, NULL, "hlsbridge", playlist)) < 0)
         goto end;
+    if ((ret = app_copy_streams(in, out)) < 0)
+        goto end;
     for (unsigned i = 0; i < in->nb_streams; i++) {
-        AVStream *st = avformat_new_stream(out, NULL);
         enum AVMediaType type = in->streams[i]->codecpar->codec_type;
-        if (!st) {
-            ret = AVERROR(ENOMEM);
-            goto end;
-        }
-        if ((ret = avcodec_parameters_copy(st->codecpar, in->streams[i]->codecpar)) < 0)
-            goto end;
-        st->codecpar->codec_tag = 0;
-        st->time_base = in->streams[i]->time_base;
         if (type == AVMEDIA_TYPE_VIDEO && video < 0)
             video = i;
         if (type == AVMEDIA_TYPE_AUDIO && audio < 0)
@@ -129,13 +124,5 @@ int main(int argc, char **argv)
     printf("audio packets written: %d\n", audio_written);
 
 end:
-    av_packet_free(&pkt);
-    av_dict_free(&opts);
-    avformat_close_input(&in);
-    avformat_free_context(out);
-    if (ret < 0) {
-        fprintf(stderr, "late_stream_app: %s\n", av_err2str(ret));
-        return 1;
-    }
-    return 0;
+    return app_finish("late_stream_app", ret, &pkt, &opts, &in, out);
 }

@@ -7,11 +7,13 @@ Run: FFMPEG=build/ffmpeg/bin/ffmpeg python3 -m unittest -v tests/e2e/test_input.
 import functools
 import http.server
 import os
+import sys
 import threading
 import urllib.parse
 
-import m3u8
-from e2e import AAC, AUDIO, VIDEO, X264, TempDirTest, decode_frames, run_ffmpeg
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from hlstest import (TempDirTest, decode_frames, lavfi_source, read_playlist,  # noqa: E402
+                     run_ffmpeg)
 
 
 class HttpDir:
@@ -46,17 +48,17 @@ class HostileNamesTest(TempDirTest):
         # A space, '#', '%' (written %% in the pattern), ',', '"', '?', UTF-8.
         pattern = 'seg #1 %%, "q"? caf\u00e9-%d.ts'
         out = self.path("index.m3u8")
-        run_ffmpeg([*VIDEO, *AUDIO, "-t", "4", *X264, *AAC, "-f", "hlsbridge",
+        run_ffmpeg([*lavfi_source(), "-t", "4", "-f", "hlsbridge",
                     "-hls_time", "2", "-hls_playlist_type", "vod",
                     "-hls_segment_filename", self.path(pattern), out])
-        pl = m3u8.read(out)  # also checks each URI line is a URI reference
+        pl = read_playlist(out)  # also checks each URI line is a URI reference
         names = sorted(os.listdir(self.dir))
         expected_files = sorted(['seg #1 %, "q"? caf\u00e9-0.ts',
                                  'seg #1 %, "q"? caf\u00e9-1.ts', "index.m3u8"])
         self.assertEqual(names, expected_files)
-        self.assertEqual(pl.uris[0],
+        self.assertEqual(pl.uris()[0],
                          "seg%20%231%20%25,%20%22q%22%3F%20caf%C3%A9-0.ts")
-        for uri in pl.uris:
+        for uri in pl.uris():
             self.assertEqual(urllib.parse.unquote(uri) in names, True, uri)
         with HttpDir(self.dir) as srv:
             frames = decode_frames(srv.url + "index.m3u8")
@@ -67,18 +69,18 @@ class HostileNamesTest(TempDirTest):
     def test_segment_in_subdirectory_keeps_slash(self):
         os.makedirs(self.path("media"))
         out = self.path("index.m3u8")
-        run_ffmpeg([*VIDEO, "-t", "2", *X264, "-f", "hlsbridge", "-hls_time", "2",
+        run_ffmpeg([*lavfi_source(audio=False), "-t", "2", "-f", "hlsbridge", "-hls_time", "2",
                     "-hls_playlist_type", "vod",
                     "-hls_segment_filename", self.path("media", "s%d.ts"), out])
-        pl = m3u8.read(out)
-        self.assertEqual(pl.uris, ["media/s0.ts"])
+        pl = read_playlist(out)
+        self.assertEqual(pl.uris(), ["media/s0.ts"])
         decode_frames(out)
 
     def test_base_url_prefix(self):
         out = self.path("index.m3u8")
-        run_ffmpeg([*VIDEO, "-t", "2", *X264, "-f", "hlsbridge", "-hls_time", "2",
+        run_ffmpeg([*lavfi_source(audio=False), "-t", "2", "-f", "hlsbridge", "-hls_time", "2",
                     "-hls_base_url", "https://cdn.example/live/", out])
-        self.assertEqual(m3u8.read(out).uris, ["https://cdn.example/live/index0.ts"])
+        self.assertEqual(read_playlist(out).uris(), ["https://cdn.example/live/index0.ts"])
 
 
 class TimestampJumpTest(TempDirTest):
@@ -90,8 +92,7 @@ class TimestampJumpTest(TempDirTest):
         with open(joined, "wb") as out:
             for name, offset in (("a.ts", first_offset), ("b.ts", second_offset)):
                 part = self.path(name)
-                run_ffmpeg([*VIDEO, *AUDIO, "-t", "4", *X264, "-g", str(gop),
-                            "-keyint_min", str(gop), *AAC,
+                run_ffmpeg([*lavfi_source(gop=gop), "-t", "4",
                             "-output_ts_offset", str(offset), "-f", "mpegts", part])
                 with open(part, "rb") as f:
                     out.write(f.read())
@@ -100,21 +101,21 @@ class TimestampJumpTest(TempDirTest):
     def remux(self, joined, name, *opts):
         os.makedirs(self.path("out"), exist_ok=True)
         out = self.path("out", name)
-        p = run_ffmpeg(["-copyts", "-i", joined, "-map", "0", "-c", "copy",
-                        "-f", "hlsbridge", "-hls_time", "1", *opts, out])
-        self.assertIn("Timestamp jump", p.stderr)
-        return m3u8.read(out)
+        _, err = run_ffmpeg(["-copyts", "-i", joined, "-map", "0", "-c", "copy",
+                             "-f", "hlsbridge", "-hls_time", "1", *opts, out])
+        self.assertIn("Timestamp jump", err)
+        return read_playlist(out)
 
     def check_marked_at_join(self, joined):
         pl = self.remux(joined, "event.m3u8", "-hls_playlist_type", "event")
         marked = [i for i, s in enumerate(pl.segments) if s.discontinuity]
-        self.assertEqual(len(marked), 1, pl.uris)
+        self.assertEqual(len(marked), 1, pl.uris())
         # Segments before the mark cover the first recording, after it the
         # second; the gap itself belongs to no segment.
         before = sum(s.duration for s in pl.segments[:marked[0]])
         self.assertAlmostEqual(before, 4.0, delta=0.05)
-        self.assertAlmostEqual(pl.total_duration, 8.0, delta=0.1)
-        for uri in pl.uris:
+        self.assertAlmostEqual(pl.total_duration(), 8.0, delta=0.1)
+        for uri in pl.uris():
             decode_frames(self.path("out", uri))
 
     def check_sequence_after_slide(self, joined):
@@ -130,7 +131,7 @@ class TimestampJumpTest(TempDirTest):
         # after it is past the schedule and cuts a one-GOP segment.
         pl = self.remux(joined, "short-gop.m3u8", "-hls_playlist_type", "event")
         marked = [i for i, s in enumerate(pl.segments) if s.discontinuity]
-        self.assertEqual(len(marked), 1, pl.uris)
+        self.assertEqual(len(marked), 1, pl.uris())
         gop_s = gop / 25
         for part in (pl.segments[:marked[0]], pl.segments[marked[0]:]):
             durations = [s.duration for s in part]
@@ -139,7 +140,7 @@ class TimestampJumpTest(TempDirTest):
                 self.assertGreaterEqual(d, 1.0 - 0.002, durations)
                 self.assertLessEqual(d, 1.0 + gop_s + 0.002, durations)
             self.assertAlmostEqual(sum(durations), 4.0, delta=0.05)
-        for uri in pl.uris:
+        for uri in pl.uris():
             decode_frames(self.path("out", uri))
 
     def test_forward_jump_restarts_cut_schedule(self):

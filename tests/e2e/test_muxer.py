@@ -6,12 +6,14 @@ Run: FFMPEG=build/ffmpeg/bin/ffmpeg python3 -m unittest -v tests/e2e/test_muxer.
 import glob
 import os
 import subprocess
+import sys
 import time
 import unittest
 
-import m3u8
-from e2e import (AAC, AUDIO, FFMPEG, VIDEO, X264, PlaylistPoller, TempDirTest,
-                 decode_frames, ffprobe_json, run_ffmpeg)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from hlstest import (FFmpeg, PlaylistWatcher, TempDirTest, decode_frames,  # noqa: E402
+                     ffmpeg_path, ffprobe_json, h264_aac, lavfi_inputs, lavfi_source,
+                     read_playlist, run_ffmpeg)
 
 FRAME = 1 / 25
 
@@ -32,24 +34,24 @@ def video_span(segment_paths):
 class TimingTest(TempDirTest):
     def test_bframes_and_ts_offset_give_exact_cut_to_cut_durations(self):
         out = self.path("index.m3u8")
-        with PlaylistPoller(out) as poller:
-            run_ffmpeg([*VIDEO, *AUDIO, "-t", "10", *X264, "-bf", "3", *AAC,
+        with PlaylistWatcher(out, interval=0) as poller:
+            run_ffmpeg([*lavfi_source(), "-t", "10", "-bf", "3",
                         "-output_ts_offset", "10", "-f", "hlsbridge", "-hls_time", "2",
                         "-hls_playlist_type", "event", out])
-        pl = m3u8.read(out)
+        pl = read_playlist(out)
         self.assertTrue(pl.endlist)
         self.assertEqual(pl.playlist_type, "EVENT")
-        self.assertEqual(len(pl.segments), 5, pl.uris)
+        self.assertEqual(len(pl.segments), 5, pl.uris())
         # B-frames really are there (open-GOP reordering is what breaks
         # segment.c's end times).
         info = ffprobe_json(["-show_entries", "stream=has_b_frames",
-                             "-select_streams", "v:0", self.path(pl.uris[0])])
+                             "-select_streams", "v:0", self.path(pl.uris()[0])])
         self.assertGreater(info["streams"][0]["has_b_frames"], 0)
         # The first segment is not inflated by the 10 s offset.
         self.assertAlmostEqual(pl.segments[0].duration, 2.0, delta=FRAME)
-        span = video_span([self.path(u) for u in pl.uris])
+        span = video_span([self.path(u) for u in pl.uris()])
         self.assertAlmostEqual(span, 10.0, delta=FRAME)
-        self.assertAlmostEqual(pl.total_duration, span, delta=FRAME)
+        self.assertAlmostEqual(pl.total_duration(), span, delta=FRAME)
         # Every playlist published on the way had the same target duration.
         self.assertEqual(poller.problems, [])
         self.assertGreater(len(poller.versions), 1)
@@ -59,31 +61,38 @@ class TimingTest(TempDirTest):
     def test_first_segment_not_doubled_at_30fps_with_bframes(self):
         # x264 with B-frames starts at 2/30 s, not a whole microsecond.
         out = self.path("index.m3u8")
-        run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "8",
-                    "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60",
-                    "-sc_threshold", "0", "-f", "hlsbridge", "-hls_time", "2",
+        run_ffmpeg([*lavfi_inputs(audio=False, frame_rate=30), "-t", "8",
+                    *h264_aac(audio=False, gop=60), "-f", "hlsbridge", "-hls_time", "2",
                     "-hls_list_size", "0", out])
-        pl = m3u8.read(out)
+        pl = read_playlist(out)
         self.assertEqual([s.duration for s in pl.segments], [2.0] * 4)
         self.assertEqual(pl.target_duration, 2)
 
     def test_target_duration_is_fixed_from_hls_time(self):
         out = self.path("index.m3u8")
-        with PlaylistPoller(out) as poller:
-            run_ffmpeg([*VIDEO, "-t", "9", *X264, "-f", "hlsbridge", "-hls_time", "4",
-                        "-hls_list_size", "0", out])
-        pl = m3u8.read(out)
+        with PlaylistWatcher(out, interval=0) as poller:
+            run_ffmpeg([*lavfi_source(audio=False), "-t", "9", "-f", "hlsbridge",
+                        "-hls_time", "4", "-hls_list_size", "0", out])
+        pl = read_playlist(out)
         # GOPs of 2 s cut at 4 s: four 4 s segments and a last 1 s one.
         self.assertEqual([s.duration for s in pl.segments], [4.0, 4.0, 1.0])
         self.assertEqual({v[2].target_duration for v in poller.versions}, {4})
 
 
+def watch_live_run(test, seconds, list_size):
+    """A real-time live run of 1 s segments into test's directory, every
+    playlist version read back as it is published; returns the watcher."""
+    out = test.path("live.m3u8")
+    with PlaylistWatcher(out, interval=0) as poller:
+        run_ffmpeg([*lavfi_source(audio=False, realtime=True, gop=25), "-t", str(seconds),
+                    "-f", "hlsbridge", "-hls_time", "1", "-hls_list_size", str(list_size),
+                    out], timeout=60)
+    return poller
+
+
 class LiveWindowTest(TempDirTest):
     def test_media_sequence_advances_one_per_removed_segment(self):
-        out = self.path("live.m3u8")
-        with PlaylistPoller(out) as poller:
-            run_ffmpeg(["-re", *VIDEO, "-t", "9", *X264, "-g", "25", "-f", "hlsbridge",
-                        "-hls_time", "1", "-hls_list_size", "3", out], timeout=60)
+        poller = watch_live_run(self, 9, 3)
         self.assertEqual(poller.problems, [])
         versions = [v[2] for v in poller.versions]
         self.assertGreaterEqual(len(versions), 6)
@@ -91,10 +100,10 @@ class LiveWindowTest(TempDirTest):
             removed = new.media_sequence - old.media_sequence
             self.assertGreaterEqual(removed, 0)
             # What stayed is exactly the old list minus the removed head.
-            kept = old.uris[removed:]
-            self.assertEqual(new.uris[:len(kept)], kept, (old.uris, new.uris))
+            kept = old.uris()[removed:]
+            self.assertEqual(new.uris()[:len(kept)], kept, (old.uris(), new.uris()))
             self.assertLessEqual(len(new.segments), 3)
-        final = m3u8.read(out)
+        final = read_playlist(self.path("live.m3u8"))
         self.assertTrue(final.endlist)
         self.assertEqual(final.media_sequence, 9 - 3)
         self.assertIsNone(final.playlist_type)
@@ -103,35 +112,33 @@ class LiveWindowTest(TempDirTest):
         out = self.path("live.m3u8")
         deleted_at = {}
         seen_files = set()
-        with PlaylistPoller(out) as poller:
-            proc = subprocess.Popen(
-                [FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-re", *VIDEO, "-t", "10",
-                 *X264, "-g", "25", "-f", "hlsbridge", "-hls_time", "1", "-hls_list_size", "2",
-                 "-hls_flags", "delete_segments", out],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        with PlaylistWatcher(out, interval=0) as poller, FFmpeg(
+                [*lavfi_source(audio=False, realtime=True, gop=25), "-t", "10",
+                 "-f", "hlsbridge", "-hls_time", "1", "-hls_list_size", "2",
+                 "-hls_flags", "delete_segments", out]) as ff:
             def scan():
                 now = set(os.path.basename(p) for p in glob.glob(self.path("*.ts")))
                 for gone in seen_files - now:
                     deleted_at.setdefault(gone, time.monotonic())
                 seen_files.update(now)
 
-            while proc.poll() is None:
+            while ff.alive():
                 scan()
                 time.sleep(0.01)
             scan()  # deletions done just before ffmpeg exited
-            err = proc.stderr.read()
-            proc.stderr.close()
-        self.assertEqual(proc.returncode, 0, err[-2000:])
+            rc = ff.wait(30)
+            err = ff.stderr()
+        self.assertEqual(rc, 0, err[-2000:])
         self.assertEqual(poller.problems, [])
         # When each segment was last listed, and how long the longest
         # playlist listing it was.
         removed_at, longest, duration = {}, {}, {}
         for i, (t, _, pl) in enumerate(poller.versions):
             for s in pl.segments:
-                longest[s.uri] = max(longest.get(s.uri, 0), pl.total_duration)
+                longest[s.uri] = max(longest.get(s.uri, 0), pl.total_duration())
                 duration[s.uri] = s.duration
             if i > 0:
-                for u in set(poller.versions[i - 1][2].uris) - set(pl.uris):
+                for u in set(poller.versions[i - 1][2].uris()) - set(pl.uris()):
                     removed_at[u] = t
         self.assertGreaterEqual(len(removed_at), 6, removed_at)
         for uri, t_removed in removed_at.items():
@@ -142,33 +149,30 @@ class LiveWindowTest(TempDirTest):
             self.assertGreaterEqual(deleted_at[uri] - t_removed, hold - 0.25,
                                     f"{uri} deleted too early")
         # Nothing is left forever: only the final window's files remain.
-        final = m3u8.read(out)
+        final = read_playlist(out)
         self.assertTrue(final.endlist)
         left = sorted(os.path.basename(p) for p in glob.glob(self.path("*.ts")))
-        self.assertEqual(left, sorted(final.uris))
+        self.assertEqual(left, sorted(final.uris()))
 
 
 class ReadBackTest(TempDirTest):
     def test_ffprobe_reads_playlist_and_every_segment(self):
         out = self.path("index.m3u8")
-        run_ffmpeg([*VIDEO, *AUDIO, "-t", "6", *X264, *AAC, "-f", "hlsbridge",
+        run_ffmpeg([*lavfi_source(), "-t", "6", "-f", "hlsbridge",
                     "-hls_time", "2", "-hls_playlist_type", "vod", out])
-        pl = m3u8.read(out)
+        pl = read_playlist(out)
         self.assertTrue(pl.endlist)
         self.assertEqual(len(pl.segments), 3)
         frames = decode_frames(out)
         self.assertEqual(frames["video"], 150)
         self.assertGreater(frames["audio"], 6 * 48000 / 1024 - 5)
-        for uri in pl.uris:
+        for uri in pl.uris():
             f = decode_frames(self.path(uri))
             self.assertEqual(f["video"], 50, uri)
             self.assertGreater(f["audio"], 0, uri)
 
     def test_concurrent_reader_never_sees_partial_or_older_playlist(self):
-        out = self.path("live.m3u8")
-        with PlaylistPoller(out) as poller:
-            run_ffmpeg(["-re", *VIDEO, "-t", "12", *X264, "-g", "25", "-f", "hlsbridge",
-                        "-hls_time", "1", "-hls_list_size", "4", out], timeout=60)
+        poller = watch_live_run(self, 12, 4)
         print(f"\nconcurrent reader: {poller.reads} reads, "
               f"{len(poller.versions)} playlist versions", flush=True)
         self.assertEqual(poller.problems, [])
@@ -182,7 +186,7 @@ class EmbeddingTest(TempDirTest):
     go through its own io_open/io_close2."""
 
     def build_app(self, name):
-        prefix = os.path.dirname(os.path.dirname(os.path.abspath(FFMPEG)))
+        prefix = os.path.dirname(os.path.dirname(ffmpeg_path()))
         pc = os.path.join(prefix, "lib", "pkgconfig")
         flags = subprocess.run(["pkg-config", "--cflags", "--libs", "--static", "libavformat"],
                                env={**os.environ, "PKG_CONFIG_PATH": pc},
@@ -196,19 +200,19 @@ class EmbeddingTest(TempDirTest):
     def test_application_opens_muxer_by_name(self):
         app = self.build_app("embed_app")
         media = self.path("in.ts")
-        run_ffmpeg([*VIDEO, *AUDIO, "-t", "5", *X264, "-g", "25", *AAC, "-f", "mpegts", media])
+        run_ffmpeg([*lavfi_source(gop=25), "-t", "5", "-f", "mpegts", media])
         os.makedirs(self.path("out"))
         out = self.path("out", "index.m3u8")
         p = subprocess.run([app, media, out], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr[-2000:])
-        pl = m3u8.read(out)
+        pl = read_playlist(out)
         self.assertEqual(pl.playlist_type, "EVENT")
         self.assertTrue(pl.endlist)
         self.assertEqual(len(pl.segments), 5)
-        self.assertAlmostEqual(pl.total_duration, 5.0, delta=0.05)
+        self.assertAlmostEqual(pl.total_duration(), 5.0, delta=0.05)
         self.assertEqual(p.stdout.strip(), "segments opened: 5, closed: 5")
-        for uri in pl.uris:
+        for uri in pl.uris():
             decode_frames(self.path("out", uri))
 
     def test_stream_starting_while_no_segment_can_be_written(self):
@@ -218,18 +222,18 @@ class EmbeddingTest(TempDirTest):
         # directory returns and segments are published again.
         app = self.build_app("late_stream_app")
         media = self.path("in.ts")
-        run_ffmpeg([*VIDEO, *AUDIO, "-t", "6", *X264, "-g", "25", *AAC, "-f", "mpegts", media])
+        run_ffmpeg([*lavfi_source(gop=25), "-t", "6", "-f", "mpegts", media])
         out = self.path("out")
         os.makedirs(out)
         p = subprocess.run([app, media, out], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr[-3000:])
         self.assertIn("Cannot open '%s'" % os.path.join(out, "seg", "s3.ts"), p.stderr)
-        pl = m3u8.read(os.path.join(out, "index.m3u8"))
+        pl = read_playlist(os.path.join(out, "index.m3u8"))
         self.assertTrue(pl.endlist)
-        self.assertEqual(pl.uris[:2], ["seg/s0.ts", "seg/s1.ts"])
+        self.assertEqual(pl.uris()[:2], ["seg/s0.ts", "seg/s1.ts"])
         marked = [i for i, s in enumerate(pl.segments) if s.discontinuity]
-        self.assertEqual(len(marked), 1, pl.uris)
+        self.assertEqual(len(marked), 1, pl.uris())
         after = pl.segments[marked[0]:]
         # Dropped from the failed cut at 3 s to the next cut point at 4 s.
         self.assertAlmostEqual(sum(s.duration for s in after), 2.0, delta=0.05)
@@ -240,13 +244,13 @@ class EmbeddingTest(TempDirTest):
 class ErrorTest(TempDirTest):
     def assert_refused(self, args, needle, out_name="index.m3u8"):
         out = self.path("sub", out_name) if out_name else ""
-        p = run_ffmpeg([*VIDEO, "-t", "2", *X264, "-f", "hlsbridge", *args, out],
-                       check=False)
-        self.assertNotEqual(p.returncode, 0, p.stderr[-1500:])
-        self.assertIn(needle, p.stderr, p.stderr[-1500:])
+        rc, err = run_ffmpeg([*lavfi_source(audio=False), "-t", "2", "-f", "hlsbridge",
+                              *args, out], check=False)
+        self.assertNotEqual(rc, 0, err[-1500:])
+        self.assertIn(needle, err, err[-1500:])
         created = [os.path.join(r, f) for r, _, fs in os.walk(self.dir) for f in fs]
         self.assertEqual(created, [], "files were created")
-        return p.stderr
+        return err
 
     def test_zero_segment_time(self):
         self.assert_refused(["-hls_time", "0"], "hls_time")
@@ -260,10 +264,35 @@ class ErrorTest(TempDirTest):
     def test_unknown_playlist_type(self):
         self.assert_refused(["-hls_playlist_type", "sliding"], "hls_playlist_type")
 
+    def test_segment_option_set_by_the_muxer_is_refused_by_name(self):
+        # segment.c's own options come from its AVClass at run time: one
+        # this muxer sets, or one that means nothing here, is refused.
+        for opt in ("segment_time=5", "segment_wrap=3", "segment_list=x.csv"):
+            with self.subTest(opt=opt):
+                err = self.assert_refused(["-segment_options", opt],
+                                          "segment_options: '%s'" % opt.split("=")[0])
+                self.assertIn("set by the hlsbridge muxer itself", err)
+
+    def test_unknown_segment_option_is_refused_by_name(self):
+        self.assert_refused(["-segment_options", "no_such_option=1"],
+                            "segment_options: option 'no_such_option' is not known")
+
+    def test_segment_tunable_is_passed_on(self):
+        # break_non_keyframes is one of the segment muxer's tunables users may
+        # set: with 2 s GOPs and hls_time 1 it cuts every second, not every
+        # other.
+        for opts, segments in (([], 3), (["-segment_options", "break_non_keyframes=1"], 6)):
+            with self.subTest(opts=opts):
+                out = self.path("o%d" % segments, "index.m3u8")
+                run_ffmpeg([*lavfi_source(audio=False, gop=50), "-t", "6", "-f", "hlsbridge",
+                            "-hls_time", "1", "-hls_playlist_type", "vod", *opts, out])
+                self.assertEqual(len(read_playlist(out).segments), segments)
+
     def test_empty_output_path(self):
-        p = run_ffmpeg([*VIDEO, "-t", "1", *X264, "-f", "hlsbridge", ""], check=False)
-        self.assertNotEqual(p.returncode, 0)
-        self.assertIn("Empty output path", p.stderr)
+        rc, err = run_ffmpeg([*lavfi_source(audio=False), "-t", "1", "-f", "hlsbridge", ""],
+                             check=False)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("Empty output path", err)
 
     def test_line_break_in_segment_name_is_refused(self):
         self.assert_refused(["-hls_segment_filename", self.path("sub", "a\nb%d.ts")],
@@ -272,20 +301,20 @@ class ErrorTest(TempDirTest):
 
 class PathTest(TempDirTest):
     def test_file_protocol_prefix_is_not_part_of_the_uri(self):
-        run_ffmpeg([*VIDEO, "-t", "4", *X264, "-f", "hlsbridge", "-hls_time", "2",
-                    "-hls_playlist_type", "vod", "file:index.m3u8"], cwd=self.dir)
-        pl = m3u8.read(self.path("index.m3u8"))
-        self.assertEqual(pl.uris, ["index0.ts", "index1.ts"])
+        run_ffmpeg([*lavfi_source(audio=False), "-t", "4", "-f", "hlsbridge",
+                    "-hls_time", "2", "-hls_playlist_type", "vod", "file:index.m3u8"], cwd=self.dir)
+        pl = read_playlist(self.path("index.m3u8"))
+        self.assertEqual(pl.uris(), ["index0.ts", "index1.ts"])
         self.assertEqual(decode_frames(self.path("index.m3u8"))["video"], 100)
 
     def test_percent_in_playlist_directory(self):
         # '%' is literal in the directory as in the name: the default segment
         # template escapes both.
         out = self.path("pct", "100%x", "index.m3u8")
-        run_ffmpeg([*VIDEO, "-t", "4", *X264, "-f", "hlsbridge", "-hls_time", "2",
-                    "-hls_playlist_type", "vod", out])
-        pl = m3u8.read(out)
-        self.assertEqual(pl.uris, ["index0.ts", "index1.ts"])
+        run_ffmpeg([*lavfi_source(audio=False), "-t", "4", "-f", "hlsbridge",
+                    "-hls_time", "2", "-hls_playlist_type", "vod", out])
+        pl = read_playlist(out)
+        self.assertEqual(pl.uris(), ["index0.ts", "index1.ts"])
         self.assertEqual(sorted(os.listdir(self.path("pct"))), ["100%x"])
         self.assertEqual(sorted(os.listdir(self.path("pct", "100%x"))),
                          ["index.m3u8", "index0.ts", "index1.ts"])
@@ -299,21 +328,21 @@ class SegmentErrorTest(TempDirTest):
         # gap, so the key frame after the one that ends it cuts again, leaving
         # a one-frame segment of 0.5 ms, under the core's 1 ms minimum.
         out = self.path("index.m3u8")
-        p = run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=2000",
-                        "-vf", "setpts=N/(2000*TB)+if(gte(N\\,1200)\\,0.5/TB\\,0)",
-                        "-frames:v", "2900", "-c:v", "libx264", "-preset", "ultrafast",
-                        "-g", "1", "-f", "hlsbridge", "-hls_time", "0.25",
-                        "-hls_playlist_type", "vod", out])
-        self.assertRegex(p.stderr, r"Cannot list segment '[^']*index3\.ts'.*0\.0005")
-        pl = m3u8.read(out)
+        _, err = run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=2000",
+                             "-vf", "setpts=N/(2000*TB)+if(gte(N\\,1200)\\,0.5/TB\\,0)",
+                             "-frames:v", "2900", "-c:v", "libx264", "-preset", "ultrafast",
+                             "-g", "1", "-f", "hlsbridge", "-hls_time", "0.25",
+                             "-hls_playlist_type", "vod", out])
+        self.assertRegex(err, r"Cannot list segment '[^']*index3\.ts'.*0\.0005")
+        pl = read_playlist(out)
         self.assertTrue(pl.endlist)
-        self.assertNotIn("index3.ts", pl.uris)
+        self.assertNotIn("index3.ts", pl.uris())
         self.assertFalse(os.path.exists(self.path("index3.ts")), "unlisted file left")
-        self.assertEqual(pl.uris[:4], ["index0.ts", "index1.ts", "index2.ts", "index4.ts"])
+        self.assertEqual(pl.uris()[:4], ["index0.ts", "index1.ts", "index2.ts", "index4.ts"])
         self.assertEqual([s.discontinuity for s in pl.segments[:4]],
                          [False, False, False, True])
-        self.assertGreaterEqual(len(pl.segments), 7, pl.uris)
-        for uri in pl.uris:
+        self.assertGreaterEqual(len(pl.segments), 7, pl.uris())
+        for uri in pl.uris():
             decode_frames(self.path(uri))
 
 
@@ -322,35 +351,36 @@ class StreamsTest(TempDirTest):
         out = self.path("index.m3u8")
         run_ffmpeg([*args, "-t", "4", "-f", "hlsbridge", "-hls_time", "2",
                     "-hls_playlist_type", "vod", out])
-        pl = m3u8.read(out)
-        self.assertAlmostEqual(pl.total_duration, 4.0, delta=0.05)
+        pl = read_playlist(out)
+        self.assertAlmostEqual(pl.total_duration(), 4.0, delta=0.05)
         info = ffprobe_json(["-show_entries", "stream=codec_type", out])
         self.assertEqual(sorted(s["codec_type"] for s in info["streams"]), sorted(kinds))
-        for uri in pl.uris:
+        for uri in pl.uris():
             decode_frames(self.path(uri))
         return pl
 
     def test_audio_only(self):
-        pl = self.check([*AUDIO, *AAC], ["audio"])
+        pl = self.check(lavfi_source(video=False), ["audio"])
         self.assertGreaterEqual(len(pl.segments), 2)
 
     def test_video_only(self):
-        self.check([*VIDEO, *X264], ["video"])
+        self.check(lavfi_source(audio=False), ["video"])
 
     def test_audio_reference_when_the_only_video_is_a_cover_picture(self):
         # Stream 0 is a cover picture (a frame every 5 s): cuts follow the
         # audio stream, as segment.c would choose, not stream 0.
-        pl = self.check(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=1/5", *AUDIO,
+        pl = self.check([*lavfi_inputs(frame_rate="1/5"),
                          "-map", "0:v", "-map", "1:a", "-disposition:v:0", "attached_pic",
-                         "-c:v", "libx264", "-g", "1", *AAC], ["video", "audio"])
+                         "-c:v", "libx264", "-g", "1", *h264_aac(video=False)],
+                        ["video", "audio"])
         durations = [s.duration for s in pl.segments]
         self.assertGreaterEqual(len(durations), 3, durations)
         for d in durations[:2]:
             self.assertAlmostEqual(d, 2.0, delta=0.03)
 
     def test_two_audio_tracks(self):
-        self.check([*VIDEO, *AUDIO, "-f", "lavfi", "-i", "sine=frequency=880",
-                    "-map", "0:v", "-map", "1:a", "-map", "2:a", *X264, *AAC],
+        self.check([*lavfi_inputs(), "-f", "lavfi", "-i", "sine=frequency=880",
+                    "-map", "0:v", "-map", "1:a", "-map", "2:a", *h264_aac()],
                    ["video", "audio", "audio"])
 
 

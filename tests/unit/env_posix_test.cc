@@ -77,14 +77,29 @@ TEST(EnvPosixTest, RenameLinkRemoveAndChildren) {
   EXPECT_EQ(env()->GetChildren(dir.File("nope"), &names).os_errno(), ENOENT);
 }
 
-TEST(EnvPosixTest, SyncFileAndSyncDirNameWhatFailed) {
+TEST(EnvPosixTest, OpenedFileIsSyncedEvenAfterARename) {
   ScratchDir dir;
   WriteFileOrDie(dir.File("seg.ts"), "media");
-  EXPECT_TRUE(env()->SyncFile(dir.File("seg.ts")).ok());
+  std::unique_ptr<SyncableFile> file, d;
+  ASSERT_TRUE(env()->OpenForSync(dir.File("seg.ts"), false, &file).ok());
+  ASSERT_TRUE(env()->OpenForSync(dir.path(), true, &d).ok());
+  ASSERT_TRUE(env()->RenameFile(dir.File("seg.ts"), dir.File("moved.ts")).ok());
+  file->StartWriteback();
+  EXPECT_TRUE(file->Sync().ok());
+  EXPECT_TRUE(d->Sync().ok());
   EXPECT_TRUE(env()->SyncDir(dir.path()).ok());
-  Status s = env()->SyncFile(dir.File("gone.ts"));
+}
+
+TEST(EnvPosixTest, SyncFailuresNameThePathAndStep) {
+  ScratchDir dir;
+  std::unique_ptr<SyncableFile> file;
+  Status s = env()->OpenForSync(dir.File("gone.ts"), false, &file);
   EXPECT_EQ(s.os_errno(), ENOENT);
   EXPECT_EQ(s.message().rfind(dir.File("gone.ts") + ": fsync: ", 0), 0u) << s.message();
+  WriteFileOrDie(dir.File("f"), "x");
+  s = env()->OpenForSync(dir.File("f"), true, &file);
+  EXPECT_EQ(s.os_errno(), ENOTDIR);
+  EXPECT_NE(s.message().find(": fsync dir: "), std::string::npos);
   s = env()->SyncDir(dir.File("gone"));
   EXPECT_EQ(s.os_errno(), ENOENT);
   EXPECT_NE(s.message().find(": fsync dir: "), std::string::npos);

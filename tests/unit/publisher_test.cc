@@ -51,16 +51,24 @@ std::vector<std::string> ListedUris(const std::string& text) {
 // every playlist at the moment it is renamed into place.
 class RecordingEnv : public FaultEnv {
  public:
-  Status SyncFile(const std::string& path) override {
-    Status s = FaultEnv::SyncFile(path);
-    std::lock_guard<std::mutex> l(mu_);
-    if (s.ok()) events.push_back("file " + path);
+  // Sync() of a file or directory opened through OpenForSync.
+  virtual Status SyncOpened(const std::string& path, bool directory,
+                            SyncableFile* base) {
+    Status s = base->Sync();
+    Record(s, (directory ? "dir " : "file ") + path);
+    return s;
+  }
+  Status OpenForSync(const std::string& path, bool directory,
+                     std::unique_ptr<SyncableFile>* result) override {
+    std::unique_ptr<SyncableFile> base;
+    Status s = FaultEnv::OpenForSync(path, directory, &base);
+    if (!s.ok()) return s;
+    *result = std::make_unique<Opened>(this, path, directory, std::move(base));
     return s;
   }
   Status SyncDir(const std::string& dir) override {
     Status s = FaultEnv::SyncDir(dir);
-    std::lock_guard<std::mutex> l(mu_);
-    if (s.ok()) events.push_back("dir " + dir);
+    Record(s, "dir " + dir);
     return s;
   }
   Status RenameFile(const std::string& from, const std::string& to) override {
@@ -79,6 +87,24 @@ class RecordingEnv : public FaultEnv {
   std::vector<std::string> texts;
 
  private:
+  class Opened : public SyncableFile {
+   public:
+    Opened(RecordingEnv* env, std::string path, bool directory,
+           std::unique_ptr<SyncableFile> base)
+        : env_(env), path_(std::move(path)), directory_(directory), base_(std::move(base)) {}
+    void StartWriteback() override { base_->StartWriteback(); }
+    Status Sync() override { return env_->SyncOpened(path_, directory_, base_.get()); }
+
+   private:
+    RecordingEnv* env_;
+    std::string path_;
+    bool directory_;
+    std::unique_ptr<SyncableFile> base_;
+  };
+  void Record(const Status& s, const std::string& event) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (s.ok()) events.push_back(event);
+  }
   std::mutex mu_;
 };
 
@@ -249,16 +275,20 @@ TEST_F(PublisherTest, FailedPlaylistWriteIsReportedAndTheNextWriteListsAll) {
   EXPECT_EQ(publisher_->GetStats().latency_samples, 2u);
 }
 
-// An Env whose segment fsync waits at a gate: a disk that stalls.
+// An Env whose segment fsync waits at a gate: a disk that stalls. The fsync
+// of fail_path (if set) fails with EIO.
 class StallingEnv : public RecordingEnv {
  public:
-  Status SyncFile(const std::string& path) override {
+  Status SyncOpened(const std::string& path, bool directory,
+                    SyncableFile* base) override {
+    if (directory) return RecordingEnv::SyncOpened(path, directory, base);
+    if (path == fail_path) return Status::IOError(path, "fsync", EIO);
     std::unique_lock<std::mutex> l(mu_);
     ++waiting_;
     cv_.notify_all();
     cv_.wait(l, [this] { return open_; });
     l.unlock();
-    return RecordingEnv::SyncFile(path);
+    return RecordingEnv::SyncOpened(path, directory, base);
   }
   void Open() {
     std::lock_guard<std::mutex> l(mu_);
@@ -269,6 +299,7 @@ class StallingEnv : public RecordingEnv {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [this] { return waiting_ > 0; });
   }
+  std::string fail_path;  // set before the worker reaches it
 
  private:
   std::mutex mu_;
@@ -350,6 +381,28 @@ TEST_F(StalledDiskTest, FinishListsTheQueueAndEndsInOnePublication) {
   EXPECT_EQ(env_.texts[1].find("#EXT-X-ENDLIST"), env_.texts[1].size() - 15);
   EXPECT_EQ(ListedUris(env_.texts[1]).size(), 3u);
   EXPECT_FALSE(pub.Submit(SegmentFile{"late.ts", 1, {}, false, ""}).ok());
+}
+
+// In one batch, the segment after a lost one carries the discontinuity, not
+// the one before it.
+TEST_F(StalledDiskTest, LostSegmentInABatchMarksTheNextOne) {
+  Publisher pub(playlist_.get(), &env_, {});
+  ASSERT_TRUE(pub.Submit(File(0)).ok());
+  env_.WaitForStall();  // s1, s2, s3 queue up behind s0: one batch
+  ASSERT_TRUE(pub.Submit(File(1)).ok());
+  SegmentFile lost = File(2);
+  env_.fail_path = lost.file_path;
+  ASSERT_TRUE(pub.Submit(lost).ok());
+  ASSERT_TRUE(pub.Submit(File(3)).ok());
+  env_.Open();
+  pub.Drain();
+  EXPECT_EQ(ReadFileOrDie(dir_.File("index.m3u8")),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:1\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
+            "#EXTINF:1.000,\ns0.ts\n#EXTINF:1.000,\ns1.ts\n"
+            "#EXT-X-DISCONTINUITY\n#EXTINF:1.000,\ns3.ts\n");
+  EXPECT_FALSE(env_.FileExists(lost.file_path));
+  EXPECT_EQ(pub.TakeError().os_errno(), EIO);
 }
 
 TEST_F(PublisherTest, DestructionListsEverySubmittedSegment) {

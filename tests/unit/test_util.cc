@@ -116,9 +116,39 @@ Status FaultEnv::RenameFile(const std::string& from, const std::string& to) {
   return EnvWrapper::RenameFile(from, to);
 }
 
-Status FaultEnv::SyncFile(const std::string& path) {
-  if (ShouldFail(FaultStep::kSyncFile)) return Status::IOError(path, "fsync", err_);
-  return EnvWrapper::SyncFile(path);
+namespace {
+
+// Fails Sync() when the FaultEnv says so (kSyncFile, or kSyncDir for a
+// directory).
+class FaultSyncable : public SyncableFile {
+ public:
+  FaultSyncable(FaultEnv* env, std::string path, bool directory,
+                std::unique_ptr<SyncableFile> base)
+      : env_(env), path_(std::move(path)), directory_(directory), base_(std::move(base)) {}
+  void StartWriteback() override { base_->StartWriteback(); }
+  Status Sync() override {
+    if (env_->ShouldFail(directory_ ? FaultStep::kSyncDir : FaultStep::kSyncFile)) {
+      return Status::IOError(path_, directory_ ? "fsync dir" : "fsync", env_->err());
+    }
+    return base_->Sync();
+  }
+
+ private:
+  FaultEnv* env_;
+  std::string path_;
+  bool directory_;
+  std::unique_ptr<SyncableFile> base_;
+};
+
+}  // namespace
+
+Status FaultEnv::OpenForSync(const std::string& path, bool directory,
+                             std::unique_ptr<SyncableFile>* result) {
+  std::unique_ptr<SyncableFile> base;
+  Status s = EnvWrapper::OpenForSync(path, directory, &base);
+  if (!s.ok()) return s;
+  *result = std::make_unique<FaultSyncable>(this, path, directory, std::move(base));
+  return Status::OK();
 }
 
 Status FaultEnv::SyncDir(const std::string& dir) {
@@ -232,8 +262,22 @@ Status MemEnv::RemoveFile(const std::string& path) {
   return Status::OK();
 }
 
-Status MemEnv::SyncFile(const std::string& path) {
-  return FileExists(path) ? Status::OK() : Status::IOError(path, "fsync", ENOENT);
+namespace {
+
+class MemSyncable : public SyncableFile {
+ public:
+  Status Sync() override { return Status::OK(); }
+};
+
+}  // namespace
+
+Status MemEnv::OpenForSync(const std::string& path, bool directory,
+                           std::unique_ptr<SyncableFile>* result) {
+  if (!FileExists(path)) {
+    return Status::IOError(path, directory ? "fsync dir" : "fsync", ENOENT);
+  }
+  *result = std::make_unique<MemSyncable>();
+  return Status::OK();
 }
 
 Status MemEnv::SyncDir(const std::string& dir) {

@@ -34,7 +34,8 @@ void WriteFileOrDie(const std::string& path, const std::string& data);
 std::vector<std::string> ListDir(const std::string& dir);
 
 // The steps of an atomic write where FaultEnv can inject an error, and the
-// fsync of a segment file handed to a Publisher (kSyncFile).
+// fsync of a segment file handed to a Publisher (kSyncFile; its directory's
+// fsync through OpenForSync is kSyncDir too).
 enum class FaultStep {
   kNone, kOpen, kWrite, kFsync, kClose, kRename, kSyncDir, kSyncFile
 };
@@ -66,7 +67,9 @@ class FaultEnv : public EnvWrapper {
                          std::unique_ptr<WritableFile>* result) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
   Status SyncDir(const std::string& dir) override;
-  Status SyncFile(const std::string& path) override;
+  Status OpenForSync(const std::string& path, bool directory,
+                     std::unique_ptr<SyncableFile>* result) override;
+  int err() const { return err_; }
   int64_t NowMicros() override {
     return manual_ ? now_us_.load() : EnvWrapper::NowMicros();
   }
@@ -105,7 +108,8 @@ class MemEnv : public Env {
   Status RenameFile(const std::string& from, const std::string& to) override;
   Status LinkFile(const std::string& from, const std::string& to) override;
   Status RemoveFile(const std::string& path) override;
-  Status SyncFile(const std::string& path) override;
+  Status OpenForSync(const std::string& path, bool directory,
+                     std::unique_ptr<SyncableFile>* result) override;
   Status SyncDir(const std::string& dir) override;
   Status GetChildren(const std::string& dir,
                      std::vector<std::string>* names) override;
