@@ -166,6 +166,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         seg.program_date_time_ms = (in.Byte() & 1) ? in.Raw<int64_t>() : HLSBRIDGE_NO_PDT;
         const uint8_t flags = in.Byte();
         seg.discontinuity = flags & 1;
+        // No URI and no file to derive one from: refused by name.
+        if (flags & 4) seg.uri = nullptr;
         // Half of them through the publisher thread, which publishes on its
         // own while this thread goes on.
         rc = (flags & 2) ? hlsbridge_playlist_submit_segment(pl, &seg)

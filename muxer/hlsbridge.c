@@ -39,9 +39,7 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hlsbridge/hlsbridge.h>
 
