@@ -60,6 +60,21 @@
 #define HLSBRIDGE_FLAG_DELETE_SEGMENTS   (1 << 0)
 #define HLSBRIDGE_FLAG_PROGRAM_DATE_TIME (1 << 1)
 #define HLSBRIDGE_FLAG_DISCONT_START     (1 << 2)
+/* hls_flags of FFmpeg's hls muxer that are accepted (temp_file: every
+ * playlist is written to a temp file, fsynced and renamed anyway) or refused
+ * by name (see unsupported_flags[]). */
+#define HLSBRIDGE_FLAG_TEMP_FILE         (1 << 3)
+#define HLSBRIDGE_FLAG_SINGLE_FILE       (1 << 4)
+#define HLSBRIDGE_FLAG_ROUND_DURATIONS   (1 << 5)
+#define HLSBRIDGE_FLAG_OMIT_ENDLIST      (1 << 6)
+#define HLSBRIDGE_FLAG_SPLIT_BY_TIME     (1 << 7)
+#define HLSBRIDGE_FLAG_APPEND_LIST       (1 << 8)
+#define HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_INDEX    (1 << 9)
+#define HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_DURATION (1 << 10)
+#define HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_SIZE     (1 << 11)
+#define HLSBRIDGE_FLAG_PERIODIC_REKEY    (1 << 12)
+#define HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS (1 << 13)
+#define HLSBRIDGE_FLAG_IFRAMES_ONLY      (1 << 14)
 
 /* A reference-stream timestamp that moves forward by more than this many
  * target durations is a discontinuity, not a gap to be played through. */
@@ -152,6 +167,21 @@ typedef struct HLSBridgeContext {
     char *segment_format;            ///< container of the segment files
     AVDictionary *segment_format_options; ///< options of the segment container
     AVDictionary *segment_options;   ///< options of the nested segment muxer
+
+    /* Options of FFmpeg's hls muxer that this muxer does not implement yet:
+     * declared with the same names and types, so that a command switched
+     * from -f hls is refused by name instead of having them ignored (see
+     * unsupported_options[]). */
+    struct {
+        int64_t init_time, timeout;
+        int delete_threshold, allow_cache, segment_size, enc, segment_type;
+        int fmp4_init_resend, strftime, strftime_mkdir, start_number_source;
+        int master_pl_publish_rate, http_persistent, ignore_io_errors;
+        char *vtt_options, *key_info_file, *enc_key, *enc_key_url, *enc_iv;
+        char *subtitle_path, *fmp4_init_filename, *method, *http_user_agent;
+        char *var_stream_map, *cc_stream_map, *master_pl_name, *headers;
+        AVDictionary *segment_options;
+    } hls;
 
     AVFormatContext *seg;            ///< nested segment muxer; NULL while media
                                      ///< is dropped after a failed segment
@@ -625,6 +655,88 @@ fail:
     return ret;
 }
 
+/* An option of FFmpeg's hls muxer, or an hls_flags name, and why it is
+ * refused when set: what it would need, and what to use instead. */
+typedef struct HLSBridgeUnsupported {
+    const char *name;
+    const char *why;
+} HLSBridgeUnsupported;
+
+static const HLSBridgeUnsupported unsupported_options[] = {
+    { "hls_init_time",          "a first segment of another duration is not supported yet" },
+    { "hls_delete_threshold",   "deletion waits for the hold time of RFC 8216 6.2.2 instead; use hls_flags delete_segments" },
+    { "hls_vtt_options",        "WebVTT subtitle segments are not supported yet" },
+    { "hls_allow_cache",        "EXT-X-ALLOW-CACHE was removed from HLS (RFC 8216 has no such tag)" },
+    { "hls_segment_options",    "use segment_format_options" },
+    { "hls_segment_size",       "segments are cut by time only" },
+    { "hls_key_info_file",      "AES-128 encryption is not supported yet: the segments would be written in the clear" },
+    { "hls_enc",                "AES-128 encryption is not supported yet: the segments would be written in the clear" },
+    { "hls_enc_key",            "AES-128 encryption is not supported yet" },
+    { "hls_enc_key_url",        "AES-128 encryption is not supported yet" },
+    { "hls_enc_iv",             "AES-128 encryption is not supported yet" },
+    { "hls_subtitle_path",      "subtitle playlists are not supported yet" },
+    { "hls_segment_type",       "fMP4 segments are not supported yet; mpegts is what is written" },
+    { "hls_fmp4_init_filename", "fMP4 segments are not supported yet" },
+    { "hls_fmp4_init_resend",   "fMP4 segments are not supported yet" },
+    { "strftime",               "segment names from the wall clock are not supported yet; use hls_segment_filename with %d" },
+    { "strftime_mkdir",         "segment names from the wall clock are not supported yet" },
+    { "hls_start_number_source", "start_number sets the first media sequence" },
+    { "method",                 "publication over HTTP is not supported yet; the playlist is written to the local file system" },
+    { "http_user_agent",        "publication over HTTP is not supported yet" },
+    { "http_persistent",        "publication over HTTP is not supported yet" },
+    { "timeout",                "publication over HTTP is not supported yet" },
+    { "headers",                "publication over HTTP is not supported yet" },
+    { "ignore_io_errors",       "I/O errors are never fatal here: a failed segment is left out and a failed playlist write is retried" },
+    { "var_stream_map",         "variant streams (ABR ladders) are not supported yet: one playlist is written" },
+    { "cc_stream_map",          "closed-caption groups need variant streams, which are not supported yet" },
+    { "master_pl_name",         "the multivariant playlist is not supported yet" },
+    { "master_pl_publish_rate", "the multivariant playlist is not supported yet" },
+};
+
+static const struct {
+    int flag;
+    HLSBridgeUnsupported u;
+} unsupported_flags[] = {
+    { HLSBRIDGE_FLAG_SINGLE_FILE,     { "single_file", "byte-range segments in one file are not supported yet" } },
+    { HLSBRIDGE_FLAG_ROUND_DURATIONS, { "round_durations", "integer EXTINF values would drift from the media time; durations are printed to the millisecond so that they never do" } },
+    { HLSBRIDGE_FLAG_OMIT_ENDLIST,    { "omit_endlist", "a stream that ends gets EXT-X-ENDLIST; leaving it out is not supported yet" } },
+    { HLSBRIDGE_FLAG_SPLIT_BY_TIME,   { "split_by_time", "segments start with a key frame of the reference stream" } },
+    { HLSBRIDGE_FLAG_APPEND_LIST,     { "append_list", "continuing an existing playlist is not supported yet" } },
+    { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_INDEX,    { "second_level_segment_index", "needs strftime names, which are not supported yet" } },
+    { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_DURATION, { "second_level_segment_duration", "needs strftime names, which are not supported yet" } },
+    { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_SIZE,     { "second_level_segment_size", "needs strftime names, which are not supported yet" } },
+    { HLSBRIDGE_FLAG_PERIODIC_REKEY,  { "periodic_rekey", "AES-128 encryption is not supported yet" } },
+    { HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS, { "independent_segments", "EXT-X-INDEPENDENT-SEGMENTS is not written yet" } },
+    { HLSBRIDGE_FLAG_IFRAMES_ONLY,    { "iframes_only", "I-frame-only playlists are not supported yet" } },
+};
+
+/*
+ * Refuses, by name, an option or hls_flags name of FFmpeg's hls muxer that
+ * was set but is not implemented here: a command switched from -f hls must
+ * not run with part of it silently ignored.
+ */
+static av_cold int check_hls_compat(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    for (int i = 0; i < FF_ARRAY_ELEMS(unsupported_options); i++) {
+        const HLSBridgeUnsupported *u = &unsupported_options[i];
+        if (av_opt_is_set_to_default_by_name(c, u->name, 0) == 0) {
+            av_log(s, AV_LOG_ERROR, "%s: not supported by hlsbridge: %s\n",
+                   u->name, u->why);
+            return AVERROR(EINVAL);
+        }
+    }
+    for (int i = 0; i < FF_ARRAY_ELEMS(unsupported_flags); i++) {
+        if (c->flags & unsupported_flags[i].flag) {
+            av_log(s, AV_LOG_ERROR, "hls_flags %s: not supported by hlsbridge: %s\n",
+                   unsupported_flags[i].u.name, unsupported_flags[i].u.why);
+            return AVERROR(EINVAL);
+        }
+    }
+    return 0;
+}
+
 /*
  * Checks what needs no file: the output name, hls_time, the streams, the
  * segment container (whose file extension goes to *ext) and the options
@@ -635,6 +747,7 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
 {
     HLSBridgeContext *c = s->priv_data;
     const AVOutputFormat *fmt;
+    int ret;
 
     if (!s->url || !*s->url) {
         av_log(s, AV_LOG_ERROR, "Empty output path: give the playlist file "
@@ -674,6 +787,8 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
                "playlists keep every segment\n");
     if (c->playlist_type != HLSBRIDGE_TYPE_LIVE)
         c->list_size = 0;
+    if ((ret = check_hls_compat(s)) < 0)
+        return ret;
     return check_segment_options(s);
 }
 
@@ -1183,6 +1298,58 @@ static const AVOption options[] = {
     { "segment_format", "set the container of the segment files", OFFSET(segment_format), AV_OPT_TYPE_STRING, { .str = "mpegts" }, 0, 0, E },
     { "segment_format_options", "set options of the segment container", OFFSET(segment_format_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
     { "segment_options", "set options of the nested segment muxer", OFFSET(segment_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
+    { "temp_file",         "accepted: every playlist is written to a temp file, fsynced and renamed anyway", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_TEMP_FILE }, 0, UINT_MAX, E, .unit = "flags" },
+#define HLS_FLAG(name, flag) \
+    { name, "refused: not supported (the error says why)", 0, AV_OPT_TYPE_CONST, { .i64 = flag }, 0, UINT_MAX, E, .unit = "flags" }
+    HLS_FLAG("single_file", HLSBRIDGE_FLAG_SINGLE_FILE),
+    HLS_FLAG("round_durations", HLSBRIDGE_FLAG_ROUND_DURATIONS),
+    HLS_FLAG("omit_endlist", HLSBRIDGE_FLAG_OMIT_ENDLIST),
+    HLS_FLAG("split_by_time", HLSBRIDGE_FLAG_SPLIT_BY_TIME),
+    HLS_FLAG("append_list", HLSBRIDGE_FLAG_APPEND_LIST),
+    HLS_FLAG("second_level_segment_index", HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_INDEX),
+    HLS_FLAG("second_level_segment_duration", HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_DURATION),
+    HLS_FLAG("second_level_segment_size", HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_SIZE),
+    HLS_FLAG("periodic_rekey", HLSBRIDGE_FLAG_PERIODIC_REKEY),
+    HLS_FLAG("independent_segments", HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS),
+    HLS_FLAG("iframes_only", HLSBRIDGE_FLAG_IFRAMES_ONLY),
+#undef HLS_FLAG
+    /* FFmpeg's hls muxer's options not implemented here: refused when set. */
+#define REFUSED "refused when set: not supported (the error says why)"
+    { "hls_init_time", REFUSED, OFFSET(hls.init_time), AV_OPT_TYPE_DURATION, { .i64 = 0 }, 0, INT64_MAX, E },
+    { "hls_delete_threshold", REFUSED, OFFSET(hls.delete_threshold), AV_OPT_TYPE_INT, { .i64 = 1 }, 1, INT_MAX, E },
+    { "hls_vtt_options", REFUSED, OFFSET(hls.vtt_options), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_allow_cache", REFUSED, OFFSET(hls.allow_cache), AV_OPT_TYPE_INT, { .i64 = -1 }, INT_MIN, INT_MAX, E },
+    { "hls_segment_options", REFUSED, OFFSET(hls.segment_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
+    { "hls_segment_size", REFUSED, OFFSET(hls.segment_size), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, INT_MAX, E },
+    { "hls_key_info_file", REFUSED, OFFSET(hls.key_info_file), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_enc", REFUSED, OFFSET(hls.enc), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "hls_enc_key", REFUSED, OFFSET(hls.enc_key), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_enc_key_url", REFUSED, OFFSET(hls.enc_key_url), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_enc_iv", REFUSED, OFFSET(hls.enc_iv), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_subtitle_path", REFUSED, OFFSET(hls.subtitle_path), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_segment_type", "segment container: mpegts only (fmp4 is refused)", OFFSET(hls.segment_type), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 1, E, .unit = "segment_type" },
+    { "mpegts", "MPEG-TS segments", 0, AV_OPT_TYPE_CONST, { .i64 = 0 }, 0, 1, E, .unit = "segment_type" },
+    { "fmp4", "refused: fMP4 segments are not supported yet", 0, AV_OPT_TYPE_CONST, { .i64 = 1 }, 0, 1, E, .unit = "segment_type" },
+    { "hls_fmp4_init_filename", REFUSED, OFFSET(hls.fmp4_init_filename), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_fmp4_init_resend", REFUSED, OFFSET(hls.fmp4_init_resend), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "strftime", REFUSED, OFFSET(hls.strftime), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "strftime_mkdir", REFUSED, OFFSET(hls.strftime_mkdir), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "hls_start_number_source", REFUSED, OFFSET(hls.start_number_source), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 3, E, .unit = "start_number_source" },
+    { "generic", "start_number (the default)", 0, AV_OPT_TYPE_CONST, { .i64 = 0 }, 0, 3, E, .unit = "start_number_source" },
+    { "epoch", "refused", 0, AV_OPT_TYPE_CONST, { .i64 = 1 }, 0, 3, E, .unit = "start_number_source" },
+    { "epoch_us", "refused", 0, AV_OPT_TYPE_CONST, { .i64 = 2 }, 0, 3, E, .unit = "start_number_source" },
+    { "datetime", "refused", 0, AV_OPT_TYPE_CONST, { .i64 = 3 }, 0, 3, E, .unit = "start_number_source" },
+    { "method", REFUSED, OFFSET(hls.method), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "http_user_agent", REFUSED, OFFSET(hls.http_user_agent), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "var_stream_map", REFUSED, OFFSET(hls.var_stream_map), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "cc_stream_map", REFUSED, OFFSET(hls.cc_stream_map), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "master_pl_name", REFUSED, OFFSET(hls.master_pl_name), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "master_pl_publish_rate", REFUSED, OFFSET(hls.master_pl_publish_rate), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, UINT_MAX, E },
+    { "http_persistent", REFUSED, OFFSET(hls.http_persistent), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "timeout", REFUSED, OFFSET(hls.timeout), AV_OPT_TYPE_DURATION, { .i64 = -1 }, -1, INT_MAX, E },
+    { "ignore_io_errors", REFUSED, OFFSET(hls.ignore_io_errors), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "headers", REFUSED, OFFSET(hls.headers), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+#undef REFUSED
     { NULL },
 };
 

@@ -5,6 +5,7 @@ Run: FFMPEG=build/ffmpeg/bin/ffmpeg python3 -m unittest -v tests/e2e/test_muxer.
 """
 import glob
 import os
+import re
 import subprocess
 import sys
 import time
@@ -297,6 +298,60 @@ class ErrorTest(TempDirTest):
     def test_line_break_in_segment_name_is_refused(self):
         self.assert_refused(["-hls_segment_filename", self.path("sub", "a\nb%d.ts")],
                             "hls_segment_filename")
+
+
+class HlsCompatTest(TempDirTest):
+    """Every option and hls_flags name of FFmpeg's hls muxer (read from this
+    build's own help) is an option of hlsbridge: implemented, accepted, or
+    refused by name. Without that ffmpeg's CLI would set them on nothing and
+    say nothing (it does not check leftover muxer options)."""
+
+    @staticmethod
+    def help_names(muxer):
+        """Option and constant names of a muxer's help, in two sets."""
+        text = subprocess.run([ffmpeg_path(), "-hide_banner", "-h", "muxer=" + muxer],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, check=True).stdout
+        options = set(re.findall(r"^  -(\w+)\s", text, re.M))
+        constants = set(re.findall(r"^     (\w+)\s", text, re.M))
+        return options, constants
+
+    def test_every_hls_name_is_known(self):
+        hls_options, hls_constants = self.help_names("hls")
+        ours, our_constants = self.help_names("hlsbridge")
+        self.assertGreater(len(hls_options), 30)
+        self.assertGreater(len(hls_constants), 15)
+        self.assertEqual(sorted(hls_options - ours), [])
+        self.assertEqual(sorted(hls_constants - our_constants), [])
+
+    def test_unsupported_options_are_refused_by_name(self):
+        cases = [
+            (["-hls_enc", "1", "-hls_key_info_file", "/nonexistent"], "hls_key_info_file: not supported"),
+            (["-hls_enc", "1"], "hls_enc: not supported by hlsbridge: AES-128"),
+            (["-var_stream_map", "v:0"], "var_stream_map: not supported"),
+            (["-master_pl_name", "master.m3u8"], "master_pl_name: not supported"),
+            (["-hls_segment_type", "fmp4"], "hls_segment_type: not supported"),
+            (["-method", "PUT"], "method: not supported"),
+            (["-hls_init_time", "1"], "hls_init_time: not supported"),
+            (["-hls_start_number_source", "epoch"], "hls_start_number_source: not supported"),
+            (["-hls_flags", "round_durations"], "hls_flags round_durations: not supported"),
+            (["-hls_flags", "delete_segments+append_list"], "hls_flags append_list: not supported"),
+            (["-hls_flags", "omit_endlist"], "hls_flags omit_endlist: not supported"),
+        ]
+        for args, needle in cases:
+            with self.subTest(args=args):
+                rc, err = run_ffmpeg([*lavfi_source(audio=False), "-t", "1", "-f", "hlsbridge",
+                                      *args, self.path("sub", "index.m3u8")], check=False)
+                self.assertNotEqual(rc, 0, err[-1500:])
+                self.assertIn(needle, err, err[-1500:])
+                self.assertFalse(os.path.exists(self.path("sub")), "files were created")
+
+    def test_temp_file_and_defaults_are_accepted(self):
+        out = self.path("index.m3u8")
+        run_ffmpeg([*lavfi_source(audio=False, gop=25), "-t", "2", "-f", "hlsbridge",
+                    "-hls_time", "1", "-hls_playlist_type", "vod", "-hls_flags", "temp_file",
+                    "-hls_segment_type", "mpegts", "-hls_delete_threshold", "1", out])
+        self.assertEqual(len(read_playlist(out).segments), 2)
 
 
 class PathTest(TempDirTest):
