@@ -158,12 +158,9 @@ class PosixEnv final : public Env {
   }
 
   Status SyncDir(const std::string& dir) override {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return Status::IOError(dir, "fsync dir", errno);
-    Status s;
-    if (::fsync(fd) != 0) s = Status::IOError(dir, "fsync dir", errno);
-    ::close(fd);
-    return s;
+    std::unique_ptr<SyncableFile> d;
+    Status s = OpenForSync(dir, true, &d);
+    return s.ok() ? d->Sync() : s;
   }
 
   Status GetChildren(const std::string& dir,

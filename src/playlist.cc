@@ -154,12 +154,14 @@ void Playlist::Log(LogLevel level, std::string_view message) const {
   if (options_.log) options_.log(level, message);
 }
 
+Status Playlist::SegmentRefused(std::string_view uri, const std::string& why) const {
+  return Status::InvalidArgument(options_.path + ": segment \"" + std::string(uri) +
+                                 "\": " + why);
+}
+
 Status Playlist::CheckSegment(const SegmentInput& segment,
                               std::string* encoded) const {
-  auto invalid = [&](const std::string& why) {
-    return Status::InvalidArgument(options_.path + ": segment \"" +
-                                   std::string(segment.uri) + "\": " + why);
-  };
+  auto invalid = [&](const std::string& why) { return SegmentRefused(segment.uri, why); };
   Status s = EncodeUri(segment.uri, encoded);
   if (!s.ok()) return invalid(s.message());
   if (!std::isfinite(segment.duration) ||
@@ -186,17 +188,14 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
   Status s = CheckSegment(segment, &encoded);
   if (!s.ok()) return s;
   const std::string name(segment.uri);
-  auto invalid = [&](const std::string& why) {
-    return Status::InvalidArgument(options_.path + ": segment \"" + name +
-                                   "\": " + why);
-  };
 
   std::string warning;
   LogLevel warning_level = LogLevel::kWarning;
   std::string notice;
   {
     MutexLock l(&mu_);
-    if (finished_) return invalid("added after the playlist was finished");
+    // Again under the lock that adds: a Finish() may have come in between.
+    if (finished_) return SegmentRefused(name, "added after the playlist was finished");
     Entry e;
     e.sequence = next_sequence_++;
     e.rendered.uri = options_.base_url + encoded;

@@ -135,6 +135,8 @@ class Playlist {
   // only (0: all of them).
   Snapshot SnapshotLocked(uint64_t first_sequence = 0) const REQUIRES(mu_);
   void Emit(const LogLines& lines) const;
+  // "<playlist>: segment "<uri>": <why>", as InvalidArgument.
+  Status SegmentRefused(std::string_view uri, const std::string& why) const;
   // After a successful publish of `snap`: start hold timers, note playlist
   // lengths for the segments it listed.
   void NotePublished(const Snapshot& snap, size_t segment_count,

@@ -14,6 +14,17 @@ PublisherOptions Sanitized(PublisherOptions o) {
   return o;
 }
 
+// The Playlist's view of a submitted segment (valid while `f` lives).
+SegmentInput InputOf(const SegmentFile& f) {
+  SegmentInput in;
+  in.uri = f.uri;
+  in.duration = f.duration;
+  in.program_date_time_ms = f.program_date_time_ms;
+  in.discontinuity = f.discontinuity;
+  in.file_path = f.file_path;
+  return in;
+}
+
 }  // namespace
 
 Publisher::Publisher(Playlist* playlist, Env* env, PublisherOptions options)
@@ -29,14 +40,8 @@ Publisher::~Publisher() {
 }
 
 Status Publisher::Submit(SegmentFile segment) {
-  SegmentInput in;
-  in.uri = segment.uri;
-  in.duration = segment.duration;
-  in.program_date_time_ms = segment.program_date_time_ms;
-  in.discontinuity = segment.discontinuity;
-  in.file_path = segment.file_path;
   std::string encoded;
-  Status s = playlist_->CheckSegment(in, &encoded);
+  Status s = playlist_->CheckSegment(InputOf(segment), &encoded);
   if (!s.ok()) {
     // The caller reports s; the file goes, and with it the media in it.
     {
@@ -197,12 +202,8 @@ void Publisher::Process(std::deque<Job>* batch) {
 }
 
 bool Publisher::AddSegment(const Job& job) {
-  SegmentInput in;
-  in.uri = job.segment.uri;
-  in.duration = job.segment.duration;
-  in.program_date_time_ms = job.segment.program_date_time_ms;
-  in.discontinuity = job.segment.discontinuity || discontinuity_pending_;
-  in.file_path = job.segment.file_path;
+  SegmentInput in = InputOf(job.segment);
+  in.discontinuity |= discontinuity_pending_;
   Status s = playlist_->AddSegment(in);
   if (!s.ok()) {
     Lose(job, s);
