@@ -45,7 +45,7 @@ if [ -z "${FFMPEG:-}" ]; then
     FFMPEG="$root/build/ffmpeg/bin/ffmpeg"
 fi
 [ -x "$FFMPEG" ] || die "no ffmpeg at $FFMPEG"
-"$FFMPEG" -hide_banner -h muxer=hlsbridge 2>/dev/null | grep -q 'Muxer hlsbridge' ||
+has_hlsbridge_muxer "$FFMPEG" ||
     die "$FFMPEG has no hlsbridge muxer (build it with scripts/build-ffmpeg.sh)"
 
 "$root/web/install-deps.sh"

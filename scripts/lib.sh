@@ -32,6 +32,15 @@ ensure_packages() {
         die "apt-get install ${missing[*]} failed"
 }
 
+# has_hlsbridge_muxer FFMPEG: whether that ffmpeg knows the hlsbridge muxer.
+# The help is read whole before it is searched: with pipefail, `| grep -q`
+# fails at random when grep quits before ffmpeg has written all of it.
+has_hlsbridge_muxer() {
+    local help
+    help=$("$1" -hide_banner -h muxer=hlsbridge 2>/dev/null) || return 1
+    grep -q 'Muxer hlsbridge' <<<"$help"
+}
+
 # apt_source_files: the apt source files apt reads on this machine.
 apt_source_files() {
     local f

@@ -27,8 +27,7 @@ done
 if [ -n "$needs_ffmpeg" ]; then
     [ -x "$FFMPEG" ] || die "no ffmpeg at $FFMPEG: build it (scripts/build-ffmpeg.sh) or set FFMPEG="
     if [ "${FFMPEG_MUXER:-hlsbridge}" = hlsbridge ]; then
-        "$FFMPEG" -hide_banner -h muxer=hlsbridge 2>/dev/null | grep -q 'Muxer hlsbridge' ||
-            die "$FFMPEG has no hlsbridge muxer"
+        has_hlsbridge_muxer "$FFMPEG" || die "$FFMPEG has no hlsbridge muxer"
     fi
 fi
 
