@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "hlsbridge/hlsbridge.h"
 #include "playlist.h"
@@ -98,6 +99,18 @@ int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg,
   });
 }
 
+// WithSegment for an init section: a URI and a file path, the URI derived
+// from the path when NULL.
+template <typename Fn>
+int WithMap(hlsbridge_playlist* pl, const char* uri, const char* file_path,
+            bool owns_file, Fn&& fn) {
+  hlsbridge_segment seg{};
+  seg.uri = uri;
+  seg.file_path = file_path;
+  return WithSegment<hlsbridge::SegmentFile>(pl, &seg, owns_file,
+                                             std::forward<Fn>(fn));
+}
+
 // Fills the C struct from the playlist's and the publisher's counters.
 int CopyStats(hlsbridge_playlist* pl, hlsbridge_playlist_stats* stats) {
   const hlsbridge::PlaylistStats st = pl->impl->GetStats();
@@ -179,6 +192,7 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
     o.fsync_dir = opts->fsync_dir != 0;
     o.remove_stale_temp_files = opts->remove_stale_temp_files != 0;
     o.delete_segments = opts->delete_segments != 0;
+    o.independent_segments = opts->independent_segments != 0;
     if (opts->log_callback != nullptr) {
       hlsbridge_log_callback cb = opts->log_callback;
       void* opaque = opts->log_opaque;
@@ -227,6 +241,20 @@ int hlsbridge_playlist_submit_segment(hlsbridge_playlist* pl,
       pl, seg, true, [&](hlsbridge::SegmentFile file) {
         return pl->publisher->Submit(std::move(file));
       });
+}
+
+int hlsbridge_playlist_set_map(hlsbridge_playlist* pl, const char* uri,
+                               const char* file_path) {
+  return WithMap(pl, uri, file_path, false, [&](hlsbridge::SegmentFile map) {
+    return pl->impl->SetMap(map.uri, map.file_path);
+  });
+}
+
+int hlsbridge_playlist_submit_map(hlsbridge_playlist* pl, const char* uri,
+                                  const char* file_path) {
+  return WithMap(pl, uri, file_path, true, [&](hlsbridge::SegmentFile map) {
+    return pl->publisher->SubmitMap(std::move(map));
+  });
 }
 
 int hlsbridge_playlist_discard_segment(hlsbridge_playlist* pl,

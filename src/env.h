@@ -76,6 +76,8 @@ class Env {
   // realpath(3): the absolute path of an existing file or directory, with
   // no ".", ".." or symbolic link in it.
   virtual Status RealPath(const std::string& path, std::string* result) = 0;
+  // The whole content of a file (small ones: an init section).
+  virtual Status ReadFile(const std::string& path, std::string* contents) = 0;
 
   // Monotonic clock, microseconds from an arbitrary origin.
   virtual int64_t NowMicros() = 0;
@@ -121,6 +123,9 @@ class EnvWrapper : public Env {
   }
   Status RealPath(const std::string& path, std::string* result) override {
     return target_->RealPath(path, result);
+  }
+  Status ReadFile(const std::string& path, std::string* contents) override {
+    return target_->ReadFile(path, contents);
   }
   int64_t NowMicros() override { return target_->NowMicros(); }
   int64_t NowUnixMicros() override { return target_->NowUnixMicros(); }

@@ -189,6 +189,26 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
 
+  Status ReadFile(const std::string& path, std::string* contents) override {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError(path, "open", errno);
+    contents->clear();
+    char buf[8192];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        return Status::IOError(path, "read", err);
+      }
+      if (n == 0) break;
+      contents->append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return Status::OK();
+  }
+
   int64_t NowMicros() override {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::steady_clock::now().time_since_epoch())

@@ -183,6 +183,44 @@ Status Playlist::CheckSegment(const SegmentInput& segment,
   return Status::OK();
 }
 
+Status Playlist::CheckMap(std::string_view uri, std::string_view file_path,
+                          std::string* encoded) const {
+  auto invalid = [&](const std::string& why) {
+    return Status::InvalidArgument(options_.path + ": init section \"" +
+                                   std::string(uri) + "\": " + why);
+  };
+  Status s = EncodeUri(uri, encoded);
+  if (!s.ok()) return invalid(s.message());
+  if (HasControlCharacter(file_path)) {
+    return invalid("file path contains a control character");
+  }
+  MutexLock l(&mu_);
+  if (finished_) return invalid("set after the playlist was finished");
+  return Status::OK();
+}
+
+Status Playlist::SetMap(std::string_view uri, std::string_view file_path) {
+  std::string encoded;
+  Status s = CheckMap(uri, file_path, &encoded);
+  if (!s.ok()) return s;
+  auto map = std::make_shared<Map>(
+      Map{options_.base_url + encoded, std::string(file_path)});
+  MutexLock l(&mu_);
+  if (finished_) {
+    return Status::InvalidArgument(options_.path + ": init section \"" +
+                                   std::string(uri) +
+                                   "\": set after the playlist was finished");
+  }
+  // The map it replaces stays until the last segment that needs it goes;
+  // a map set again with the same file is not a replacement.
+  if (map_ && options_.delete_segments && !map_->file_path.empty() &&
+      map_->file_path != map->file_path) {
+    retired_maps_.push_back(std::move(map_));
+  }
+  map_ = std::move(map);
+  return Status::OK();
+}
+
 Status Playlist::AddSegment(const SegmentInput& segment) {
   std::string encoded;
   Status s = CheckSegment(segment, &encoded);
@@ -210,6 +248,11 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
     e.rendered.discontinuity = segment.discontinuity;
     e.duration = segment.duration;
     e.file_path = std::string(segment.file_path);
+    if (map_) {
+      e.map = map_;
+      e.rendered.map_uri = map_->uri;
+      map_used_ = true;
+    }
     timeline_seconds_ = end;
 
     // RFC 8216 6.2.1: the target duration must not change; it only grows
@@ -258,6 +301,7 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
         if (old.rendered.discontinuity) ++discontinuity_sequence_;
         if (options_.delete_segments && !old.file_path.empty()) {
           pending_.push_back(PendingDeletion{std::move(old.file_path),
+                                             std::move(old.map),
                                              old.sequence, old.duration,
                                              old.longest_playlist,
                                              version_ + 1, std::nullopt});
@@ -281,6 +325,12 @@ Snapshot Playlist::SnapshotLocked(uint64_t first_sequence) const {
   snap.target_duration = std::max<uint64_t>(target_duration_, 1);
   snap.ended = finished_ || type_ == PlaylistType::kVod;
   snap.pdt_utc_offset_minutes = options_.pdt_utc_offset_minutes;
+  snap.independent_segments = options_.independent_segments;
+  // An append-only playlist keeps every segment it ever listed; a live
+  // window needs version 6 only while a segment in it has a map.
+  snap.has_map = append_only_ ? map_used_
+                              : std::any_of(entries_.begin(), entries_.end(),
+                                            [](const Entry& e) { return e.map != nullptr; });
   // Sequences are consecutive from media_sequence_ through entries_.
   const size_t skip = static_cast<size_t>(std::min<uint64_t>(
       first_sequence > media_sequence_ ? first_sequence - media_sequence_ : 0,
@@ -352,13 +402,15 @@ Status Playlist::WriteLocked(LogLines* lines) {
   // New lines go to a string of their own first, so that an allocation that
   // fails half-way leaves body_ as it was.
   std::string lines_text;
+  std::string map_uri = append_only_ ? body_map_uri_ : std::string();
   for (const RenderedSegment& seg : snap.segments) {
-    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &lines_text);
+    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &map_uri, &lines_text);
   }
   const std::string* body = &lines_text;
   if (append_only_) {
     body_.append(lines_text);
     body_end_sequence_ += snap.segments.size();
+    body_map_uri_.swap(map_uri);
     body = &body_;
   }
   const std::string header = RenderHeader(snap);
@@ -440,13 +492,15 @@ void Playlist::DeleteDueFiles(int64_t now_us, LogLines* lines) {
       due.push_back(std::move(d->file_path));
     }
     pending_.erase(it, pending_.end());
+    // After the segments: a map goes with the last one that needed it.
+    for (std::string& file : TakeUnusedMapFiles()) due.push_back(std::move(file));
   }
   uint64_t deleted = 0;
   for (const std::string& file : due) {
     Status s = env_->RemoveFile(file);
     if (s.ok() || s.os_errno() == ENOENT) {
       ++deleted;
-      lines->emplace_back(LogLevel::kDebug, "deleted segment " + file);
+      lines->emplace_back(LogLevel::kDebug, "deleted " + file);
     } else {
       lines->emplace_back(LogLevel::kWarning, s.message());
     }
@@ -455,6 +509,18 @@ void Playlist::DeleteDueFiles(int64_t now_us, LogLines* lines) {
     MutexLock l(&mu_);
     files_deleted_ += deleted;
   }
+}
+
+std::vector<std::string> Playlist::TakeUnusedMapFiles() {
+  std::vector<std::string> files;
+  auto unused = std::stable_partition(
+      retired_maps_.begin(), retired_maps_.end(),
+      [](const std::shared_ptr<const Map>& m) { return m.use_count() > 1; });
+  for (auto m = unused; m != retired_maps_.end(); ++m) {
+    files.push_back((*m)->file_path);
+  }
+  retired_maps_.erase(unused, retired_maps_.end());
+  return files;
 }
 
 int Playlist::DeleteExpired(bool wait) {

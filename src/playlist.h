@@ -34,6 +34,8 @@ struct PlaylistOptions {
   bool fsync_dir = true;
   bool remove_stale_temp_files = true;
   bool delete_segments = false;
+  // EXT-X-INDEPENDENT-SEGMENTS: every segment starts with a key frame.
+  bool independent_segments = false;
   Env* env = nullptr;  // nullptr: Env::Default(); not owned
   // Called without any lock of ours held, from the calling thread or a
   // Publisher's thread, so it may call back into the Playlist.
@@ -90,6 +92,16 @@ class Playlist {
   // Validates and appends a segment; slides a live window (never below three
   // target durations, RFC 8216 6.2.2). No I/O.
   Status AddSegment(const SegmentInput& segment) EXCLUDES(mu_);
+  // The media initialization section (fMP4's init file, EXT-X-MAP) of the
+  // segments added from now on. `uri` is checked and encoded as a segment's;
+  // `file_path` (may be empty) is deleted with delete_segments once no
+  // segment that needs it is listed or held (RFC 8216 6.2.2) and a newer map
+  // has replaced it. No I/O.
+  Status SetMap(std::string_view uri, std::string_view file_path)
+      EXCLUDES(mu_);
+  // Checks a map as SetMap() would, without setting it.
+  Status CheckMap(std::string_view uri, std::string_view file_path,
+                  std::string* encoded_uri) const EXCLUDES(mu_);
   // Publishes the current state atomically (see WriteFileAtomically). Writes
   // are serialized and each renders the state as of its turn, so a newer
   // state is never overwritten by an older one.
@@ -108,16 +120,24 @@ class Playlist {
   void Log(LogLevel level, std::string_view message) const;
 
  private:
+  // An init section; shared by the segments that need it, so that its file
+  // goes once the last of them has.
+  struct Map {
+    std::string uri;  // as printed
+    std::string file_path;
+  };
   struct Entry {
     uint64_t sequence;  // media sequence number of this segment
     RenderedSegment rendered;
     double duration;
     std::string file_path;
+    std::shared_ptr<const Map> map;
     // Longest published playlist (seconds) that listed this segment.
     double longest_playlist = 0;
   };
   struct PendingDeletion {
     std::string file_path;
+    std::shared_ptr<const Map> map;  // released once the file is deleted
     uint64_t sequence;
     double duration;
     double longest_playlist;      // grows if an older snapshot lands late
@@ -141,6 +161,9 @@ class Playlist {
   // lengths for the segments it listed.
   void NotePublished(const Snapshot& snap, size_t segment_count,
                      int64_t window_ms, int64_t now_us) REQUIRES(mu_);
+  // The files of replaced maps that no segment listed or held needs any
+  // more, taken out of retired_maps_.
+  std::vector<std::string> TakeUnusedMapFiles() REQUIRES(mu_);
   // Removes files whose hold time has passed. Called with write_mu_ held so
   // deletions never overtake a publish.
   void DeleteDueFiles(int64_t now_us, LogLines* lines) REQUIRES(write_mu_)
@@ -162,9 +185,14 @@ class Playlist {
   Mutex write_mu_;
   std::string body_ GUARDED_BY(write_mu_);  // see append_only_
   uint64_t body_end_sequence_ GUARDED_BY(write_mu_);  // first not in body_
+  std::string body_map_uri_ GUARDED_BY(write_mu_);  // map in force at its end
   mutable Mutex mu_;
   std::deque<Entry> entries_ GUARDED_BY(mu_);
   std::vector<PendingDeletion> pending_ GUARDED_BY(mu_);
+  std::shared_ptr<const Map> map_ GUARDED_BY(mu_);  // of the next segment
+  // Replaced maps whose file is still to be deleted (delete_segments).
+  std::vector<std::shared_ptr<const Map>> retired_maps_ GUARDED_BY(mu_);
+  bool map_used_ GUARDED_BY(mu_) = false;  // a segment with a map was added
   uint64_t version_ GUARDED_BY(mu_) = 0;
   uint64_t media_sequence_ GUARDED_BY(mu_);
   uint64_t next_sequence_ GUARDED_BY(mu_);

@@ -57,13 +57,36 @@ Status Publisher::Submit(SegmentFile segment) {
   Job job;
   job.segment = std::move(segment);
   job.submitted_us = env_->NowMicros();
-  const std::string& path = job.segment.file_path;
-  if (options_.sync_files && !path.empty()) {
-    // A failure here loses the segment on the worker, in order.
-    job.opened = env_->OpenForSync(path, false, &job.file);
-    if (job.opened.ok()) job.opened = env_->OpenForSync(DirName(path), true, &job.dir);
-  }
+  OpenForSync(&job);
   return Enqueue(std::move(job));
+}
+
+Status Publisher::SubmitMap(SegmentFile map) {
+  std::string encoded;
+  Status s = playlist_->CheckMap(map.uri, map.file_path, &encoded);
+  if (!s.ok()) {
+    // As for a refused segment: the file goes, and the segments that would
+    // need it are lost on the worker until the next map.
+    Job lost;
+    lost.kind = Job::Kind::kMap;
+    lost.segment = std::move(map);
+    lost.opened = s;
+    (void)Enqueue(std::move(lost));
+    return s;
+  }
+  Job job;
+  job.kind = Job::Kind::kMap;
+  job.segment = std::move(map);
+  OpenForSync(&job);
+  return Enqueue(std::move(job));
+}
+
+void Publisher::OpenForSync(Job* job) {
+  const std::string& path = job->segment.file_path;
+  if (!options_.sync_files || path.empty()) return;
+  // A failure here loses the file on the worker, in order.
+  job->opened = env_->OpenForSync(path, false, &job->file);
+  if (job->opened.ok()) job->opened = env_->OpenForSync(DirName(path), true, &job->dir);
 }
 
 Status Publisher::Discard(std::string file_path) {
@@ -176,6 +199,8 @@ void Publisher::Process(std::deque<Job>* batch) {
     Job& job = (*batch)[i];
     if (job.kind == Job::Kind::kDiscard) {
       Lose(job, Status::OK());
+    } else if (job.kind == Job::Kind::kMap) {
+      SetMap(job, job.opened.ok() ? durable[i] : job.opened);
     } else if (job.kind == Job::Kind::kFinish) {
       // One publication lists what came before and ends the playlist.
       Status s = playlist_->Finish();
@@ -185,6 +210,10 @@ void Publisher::Process(std::deque<Job>* batch) {
       finish_status_ = s;
     } else if (!durable[i].ok()) {
       Lose(job, durable[i]);
+    } else if (map_lost_) {
+      Lose(job, Status::InvalidArgument(
+                    playlist_->path() + ": segment \"" + job.segment.uri +
+                    "\": its init section was lost"));
     } else {
       added |= AddSegment(job);
     }
@@ -216,6 +245,41 @@ bool Publisher::AddSegment(const Job& job) {
   return true;
 }
 
+void Publisher::SetMap(const Job& job, const Status& durable) {
+  const std::string& path = job.segment.file_path;
+  Status s = durable;
+  if (s.ok() && SameAsCurrentMap(path)) {
+    // A segment muxer started again with the same codec parameters: the
+    // map in force serves, and players see no change.
+    Log(LogLevel::kDebug, "init section \"" + job.segment.uri +
+                              "\" is identical to the one in force; removed");
+    RemoveFile(path);
+    return;
+  }
+  if (s.ok()) s = playlist_->SetMap(job.segment.uri, path);
+  if (s.ok()) {
+    map_file_ = path;
+    map_lost_ = false;
+    return;
+  }
+  map_lost_ = true;
+  discontinuity_pending_ = true;
+  Log(LogLevel::kError, s.message() + ": init section \"" + job.segment.uri +
+                            "\" is not listed; the segments that need it "
+                            "are left out until the next one");
+  RecordError(s);
+  RemoveFile(path);
+}
+
+bool Publisher::SameAsCurrentMap(const std::string& path) {
+  if (map_lost_ || map_file_.empty() || path.empty() || path == map_file_) {
+    return false;
+  }
+  std::string current, next;
+  return env_->ReadFile(map_file_, &current).ok() &&
+         env_->ReadFile(path, &next).ok() && current == next;
+}
+
 void Publisher::NotePublished() {
   const int64_t now = env_->NowMicros();
   MutexLock l(&mu_);
@@ -235,7 +299,8 @@ void Publisher::NotePublished() {
 void Publisher::MakeDurable(const std::deque<Job>& batch,
                             std::vector<Status>* durable) {
   auto syncs = [](const Job& job) {
-    return job.kind == Job::Kind::kSegment && !job.segment.file_path.empty();
+    return (job.kind == Job::Kind::kSegment || job.kind == Job::Kind::kMap) &&
+           !job.segment.file_path.empty();
   };
   // Start the writeback of every file before waiting for any: the disk sees
   // them all at once, and the first fdatasync's journal commit covers the
@@ -272,14 +337,17 @@ void Publisher::Lose(const Job& job, const Status& why) {
                               "discontinuity");
     RecordError(why);
   }
-  if (!path.empty()) {
-    Status s = env_->RemoveFile(path);
-    if (!s.ok() && s.os_errno() != ENOENT) Log(LogLevel::kWarning, s.message());
-  }
+  RemoveFile(path);
   if (job.kind == Job::Kind::kSegment) {
     MutexLock l(&mu_);
     ++segments_lost_;
   }
+}
+
+void Publisher::RemoveFile(const std::string& path) {
+  if (path.empty()) return;
+  Status s = env_->RemoveFile(path);
+  if (!s.ok() && s.os_errno() != ENOENT) Log(LogLevel::kWarning, s.message());
 }
 
 void Publisher::RecordError(const Status& s) {

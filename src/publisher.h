@@ -72,6 +72,14 @@ class Publisher {
   // is removed and left out the same way. A failed playlist write leaves
   // the segments in the state; the next write publishes them.
   Status Submit(SegmentFile segment) EXCLUDES(mu_);
+  // Queues an init section (fMP4's EXT-X-MAP; `map.duration` and the
+  // date-time are not used) for the segments submitted after it. Checked
+  // now (Playlist::CheckMap); on the worker it is made durable like a
+  // segment before any playlist names it. When its content is identical to
+  // the map in force, its file is removed and no new EXT-X-MAP is printed.
+  // A map that cannot be made durable is removed, and the segments after it
+  // are lost until the next map.
+  Status SubmitMap(SegmentFile map) EXCLUDES(mu_);
   // Queues the removal of a file that will not be listed (a segment that
   // could not be written whole); the next listed segment carries
   // EXT-X-DISCONTINUITY.
@@ -89,6 +97,7 @@ class Publisher {
   struct Job {
     enum class Kind {
       kSegment,  // make durable, list, publish
+      kMap,      // make durable, then the map of the segments after it
       kDiscard,  // remove file_path; list nothing
       kFinish,   // Playlist::Finish(): ENDLIST in the batch's one write
     };
@@ -115,9 +124,18 @@ class Publisher {
   void Lose(const Job& job, const Status& why) EXCLUDES(mu_);
   // Adds a durable segment to the playlist (or loses it); true when added.
   bool AddSegment(const Job& job) EXCLUDES(mu_);
+  // Sets the map of the segments that follow (see SubmitMap).
+  void SetMap(const Job& job, const Status& durable) EXCLUDES(mu_);
+  // The file of the map in force has the same bytes as `path`.
+  bool SameAsCurrentMap(const std::string& path);
+  // Opens a submitted file and its directory for a later sync.
+  void OpenForSync(Job* job);
   // After a successful publication: the latency of each segment it listed.
   void NotePublished() EXCLUDES(mu_);
   void RecordError(const Status& s) EXCLUDES(mu_);
+  // Removes a file that will never be listed (none when `path` is empty);
+  // a failure other than its absence is logged.
+  void RemoveFile(const std::string& path);
   void Log(LogLevel level, const std::string& message) const;
 
   Playlist* const playlist_;
@@ -143,6 +161,8 @@ class Publisher {
 
   // Worker-only state (no lock: only Run() touches it).
   bool discontinuity_pending_ = false;
+  std::string map_file_;  // file of the map in force
+  bool map_lost_ = false;  // the last map was lost: segments need another
   // Submit times of segments added but not yet in a published playlist.
   std::vector<int64_t> unpublished_;
   std::thread thread_;

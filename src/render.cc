@@ -217,8 +217,19 @@ Status ValidateBaseUrl(std::string_view base_url) {
 }
 
 void AppendSegmentLines(const RenderedSegment& seg, int pdt_offset,
-                        std::string* out) {
+                        std::string* map_uri, std::string* out) {
   if (seg.discontinuity) out->append("#EXT-X-DISCONTINUITY\n");
+  // RFC 8216 4.3.2.5: a map applies to every segment after it until the next
+  // one, so it is printed where it changes (and at the top). EncodeUri has
+  // percent-encoded any '"', so the quoted string cannot be broken out of.
+  if (seg.map_uri != *map_uri) {
+    if (!seg.map_uri.empty()) {
+      out->append("#EXT-X-MAP:URI=\"");
+      out->append(seg.map_uri);
+      out->append("\"\n");
+    }
+    *map_uri = seg.map_uri;
+  }
   if (seg.program_date_time_ms) {
     out->append("#EXT-X-PROGRAM-DATE-TIME:");
     AppendProgramDateTime(*seg.program_date_time_ms, pdt_offset, out);
@@ -234,7 +245,14 @@ void AppendSegmentLines(const RenderedSegment& seg, int pdt_offset,
 std::string RenderHeader(const Snapshot& snap) {
   std::string out;
   out.reserve(160);
-  out.append("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:");
+  // RFC 8216 7: floating-point EXTINF values need version 3, EXT-X-MAP in a
+  // playlist that is not I-frames only needs 6.
+  out.append(snap.has_map ? "#EXTM3U\n#EXT-X-VERSION:6\n"
+                          : "#EXTM3U\n#EXT-X-VERSION:3\n");
+  // Every segment starts with a key frame of the reference stream, so each
+  // can be decoded without the one before it (RFC 8216 4.3.5.1).
+  if (snap.independent_segments) out.append("#EXT-X-INDEPENDENT-SEGMENTS\n");
+  out.append("#EXT-X-MEDIA-SEQUENCE:");
   AppendUint(snap.media_sequence, &out);
   out.append("\n#EXT-X-TARGETDURATION:");
   AppendUint(snap.target_duration, &out);
@@ -267,8 +285,9 @@ std::string Render(const Snapshot& snap) {
     estimate += 64 + seg.uri.size() + (seg.program_date_time_ms ? 56 : 0);
   }
   out.reserve(estimate);
+  std::string map_uri;
   for (const RenderedSegment& seg : snap.segments) {
-    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &out);
+    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &map_uri, &out);
   }
   out.append(RenderFooter(snap));
   return out;

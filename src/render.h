@@ -23,6 +23,9 @@ struct RenderedSegment {
   int64_t end_ms = 0;
   std::optional<int64_t> program_date_time_ms;
   bool discontinuity = false;
+  // URI of its media initialization section (EXT-X-MAP, fMP4), encoded and
+  // prefixed like `uri`; empty for a segment that needs none (MPEG-TS).
+  std::string map_uri;
 };
 
 struct Snapshot {
@@ -32,6 +35,10 @@ struct Snapshot {
   uint64_t discontinuity_sequence = 0;
   uint64_t target_duration = 0;
   bool ended = false;  // EXT-X-ENDLIST
+  // Some segment of the playlist (not only of `segments`, for a writer that
+  // renders an append-only playlist in parts) has an EXT-X-MAP.
+  bool has_map = false;
+  bool independent_segments = false;  // EXT-X-INDEPENDENT-SEGMENTS
   int pdt_utc_offset_minutes = 0;
   std::vector<RenderedSegment> segments;
 };
@@ -42,10 +49,13 @@ std::string Render(const Snapshot& snapshot);
 // Render() in parts, for a writer that keeps the segment lines of an
 // append-only playlist between writes. Render(s) is RenderHeader(s), then
 // AppendSegmentLines() of each segment, then RenderFooter(s); the header and
-// footer do not read s.segments.
+// footer do not read s.segments. `*map_uri` is the map in force before the
+// segment (the previous segment's, "" at the top of the playlist): an
+// EXT-X-MAP is printed where the segment's differs, and *map_uri follows.
 std::string RenderHeader(const Snapshot& snapshot);
 void AppendSegmentLines(const RenderedSegment& segment,
-                        int pdt_utc_offset_minutes, std::string* out);
+                        int pdt_utc_offset_minutes, std::string* map_uri,
+                        std::string* out);
 std::string_view RenderFooter(const Snapshot& snapshot);
 
 // RFC 3339 with milliseconds and a zone with a colon:

@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define HLSBRIDGE_VERSION_MAJOR 1
-#define HLSBRIDGE_VERSION_MINOR 1
+#define HLSBRIDGE_VERSION_MINOR 2
 #define HLSBRIDGE_VERSION_PATCH 0
 
 /* hlsbridge_segment.program_date_time_ms value meaning "no date-time". */
@@ -132,6 +132,9 @@ typedef struct {
      * stalled disk holds the caller back instead of growing memory.
      * 0: the default, 16. */
     unsigned max_queued_segments;
+    /* Nonzero: EXT-X-INDEPENDENT-SEGMENTS, a promise that every segment
+     * starts with a key frame (RFC 8216 4.3.5.1). Default 0. (1.2.0) */
+    int independent_segments;
 } hlsbridge_playlist_options;
 
 typedef struct {
@@ -238,6 +241,32 @@ HLSBRIDGE_EXPORT int hlsbridge_playlist_write(hlsbridge_playlist *pl);
  */
 HLSBRIDGE_EXPORT int hlsbridge_playlist_submit_segment(hlsbridge_playlist *pl,
                                                        const hlsbridge_segment *seg);
+
+/*
+ * fMP4 (CMAF) segments: the media initialization section of the segments
+ * added or submitted from now on, printed as EXT-X-MAP (and EXT-X-VERSION 6)
+ * before the first of them. uri: as a segment's (NULL: derived from
+ * file_path, which is then required); file_path: the init file on the local
+ * file system, or NULL. With delete_segments on, the file of a map that a
+ * newer one replaced is deleted once the last segment that needs it is.
+ * -EINVAL for a refused URI or after finish.
+ *
+ * hlsbridge_playlist_set_map() is for add_segment(): it takes effect now.
+ * hlsbridge_playlist_submit_map() is for submit_segment(): the publisher
+ * thread makes the file durable (fsync_segments) before any playlist names
+ * it, in submission order; when its bytes equal those of the map in force,
+ * the new file is removed and that map stays (a segment muxer restarted
+ * with the same codec parameters). A map that cannot be made durable is
+ * removed, and the segments submitted after it are lost (not listed) until
+ * the next map; that failure comes back from take_error(). A refused map is
+ * removed the same way. (1.2.0)
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_set_map(hlsbridge_playlist *pl,
+                                                const char *uri,
+                                                const char *file_path);
+HLSBRIDGE_EXPORT int hlsbridge_playlist_submit_map(hlsbridge_playlist *pl,
+                                                   const char *uri,
+                                                   const char *file_path);
 
 /*
  * For segment files named file_path (the first of a name template, say):

@@ -152,6 +152,57 @@ static void check_submit(const char *dir)
     hlsbridge_playlist_close(pl);
 }
 
+/* fMP4: init sections through both ways, EXT-X-MAP, version 6. */
+static void check_maps(const char *dir)
+{
+    char path[4200], init[4300], seg_path[4300];
+    hlsbridge_playlist_options opts;
+    hlsbridge_playlist *pl = NULL;
+    hlsbridge_segment seg;
+    char *text;
+
+    start_phase("maps: set_map and submit_map");
+    snprintf(path, sizeof(path), "%s/fmp4/index.m3u8", dir);
+    unlink(path);
+    hlsbridge_playlist_options_init(&opts);
+    CHECK(opts.independent_segments == 0);
+    opts.path = path;
+    opts.type = HLSBRIDGE_PLAYLIST_VOD;
+    opts.independent_segments = 1;
+    CHECK(hlsbridge_playlist_open(&opts, &pl) == 0);
+    CHECK(hlsbridge_playlist_set_map(pl, NULL, NULL) == -EINVAL);
+    CHECK(hlsbridge_playlist_set_map(pl, "in\nit.mp4", NULL) == -EINVAL);
+    CHECK(strstr(hlsbridge_playlist_error(pl), "init section") != NULL);
+    CHECK(hlsbridge_playlist_set_map(pl, "init.mp4", NULL) == 0);
+    memset(&seg, 0, sizeof(seg));
+    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
+    seg.uri = "s0.m4s";
+    seg.duration = 2.0;
+    CHECK(hlsbridge_playlist_add_segment(pl, &seg) == 0);
+    CHECK(hlsbridge_playlist_write(pl) == 0);
+
+    /* The URI of a submitted init file comes from its path. */
+    snprintf(init, sizeof(init), "%s/fmp4/init_1.mp4", dir);
+    snprintf(seg_path, sizeof(seg_path), "%s/fmp4/s1.m4s", dir);
+    write_file(init, "moov");
+    write_file(seg_path, "moof");
+    CHECK(hlsbridge_playlist_submit_map(pl, NULL, init) == 0);
+    seg.uri = NULL;
+    seg.file_path = seg_path;
+    seg.discontinuity = 1;
+    CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == 0);
+    CHECK(hlsbridge_playlist_finish(pl) == 0);
+    text = read_file(path);
+    CHECK(text && strcmp(text,
+                         "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+                         "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:2\n"
+                         "#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.000,\ns0.m4s\n"
+                         "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init_1.mp4\"\n"
+                         "#EXTINF:2.000,\ns1.m4s\n#EXT-X-ENDLIST\n") == 0);
+    free(text);
+    hlsbridge_playlist_close(pl);
+}
+
 int main(int argc, char **argv)
 {
     char dir[4096], path[4200];
@@ -167,7 +218,7 @@ int main(int argc, char **argv)
     unlink(path);
 
     start_phase("version");
-    CHECK(strcmp(hlsbridge_version(), "1.1.0") == 0);
+    CHECK(strcmp(hlsbridge_version(), "1.2.0") == 0);
 
     start_phase("open: options are checked");
 
@@ -251,6 +302,7 @@ int main(int argc, char **argv)
     hlsbridge_playlist_close(NULL);
 
     check_submit(dir);
+    check_maps(dir);
 
     printf("c_api_test: all checks passed\n");
     return 0;

@@ -400,6 +400,83 @@ TEST_F(PlaylistTest, AppendOnlyPlaylistsWrittenIncrementallyMatchAFullRender) {
   }
 }
 
+// fMP4: EXT-X-MAP before the first segment and after a change of init
+// section, version 6, EXT-X-INDEPENDENT-SEGMENTS; the same text whether an
+// append-only playlist is written in parts or at once.
+TEST_F(PlaylistTest, Fmp4PlaylistsGolden) {
+  const std::string live =
+      "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+      "#EXT-X-MEDIA-SEQUENCE:2\n#EXT-X-TARGETDURATION:2\n"
+      "#EXT-X-MAP:URI=\"init.mp4\"\n"
+      "#EXTINF:2.000,\ns2.m4s\n#EXTINF:2.000,\ns3.m4s\n"
+      "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init_1.mp4\"\n"
+      "#EXTINF:2.000,\ns4.m4s\n";
+  const std::string all =
+      "#EXT-X-MAP:URI=\"init.mp4\"\n"
+      "#EXTINF:2.000,\ns0.m4s\n#EXTINF:2.000,\ns1.m4s\n"
+      "#EXTINF:2.000,\ns2.m4s\n#EXTINF:2.000,\ns3.m4s\n"
+      "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init_1.mp4\"\n"
+      "#EXTINF:2.000,\ns4.m4s\n";
+  const std::string head =
+      "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+      "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:2\n";
+  const struct {
+    PlaylistType type;
+    std::string want;
+  } cases[] = {
+      {PlaylistType::kLive, live},
+      {PlaylistType::kEvent, head + "#EXT-X-PLAYLIST-TYPE:EVENT\n" + all},
+      {PlaylistType::kVod, head + all + "#EXT-X-ENDLIST\n"},
+  };
+  for (const auto& c : cases) {
+    PlaylistOptions o = Options(3);
+    o.type = c.type;
+    o.independent_segments = true;
+    auto pl = Open(o);
+    ASSERT_TRUE(pl->SetMap("init.mp4", "").ok());
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(Add(pl.get(), "s" + std::to_string(i) + ".m4s", 2).ok());
+      // Written in parts: the map in force carries over between writes.
+      ASSERT_TRUE(pl->Write().ok());
+    }
+    ASSERT_TRUE(pl->SetMap("init_1.mp4", "").ok());
+    ASSERT_TRUE(Add(pl.get(), "s4.m4s", 2, true).ok());
+    ASSERT_TRUE(pl->Write().ok());
+    EXPECT_EQ(ReadFileOrDie(o.path), c.want);
+    EXPECT_EQ(pl->RenderNow(), c.want);
+  }
+}
+
+TEST_F(PlaylistTest, MapUriIsEncodedOrRefusedLikeASegmentUri) {
+  auto pl = Open(Options(3));
+  ASSERT_TRUE(pl->SetMap("in\"it 1.mp4", "").ok());
+  ASSERT_TRUE(Add(pl.get(), "s0.m4s", 2).ok());
+  EXPECT_NE(pl->RenderNow().find("#EXT-X-MAP:URI=\"in%22it%201.mp4\"\n"),
+            std::string::npos)
+      << pl->RenderNow();
+  for (const char* bad : {"", "init\n#EXT-X-ENDLIST", "init\r.mp4"}) {
+    Status s = pl->SetMap(bad, "");
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("init section"), std::string::npos) << s.message();
+  }
+  // A refused map changed nothing: the next segment keeps the one in force.
+  ASSERT_TRUE(Add(pl.get(), "s1.m4s", 2).ok());
+  EXPECT_EQ(pl->RenderNow().find("#EXT-X-MAP", pl->RenderNow().find("s0.m4s")),
+            std::string::npos);
+  ASSERT_TRUE(pl->Finish().ok());
+  EXPECT_FALSE(pl->SetMap("late.mp4", "").ok());
+}
+
+TEST_F(PlaylistTest, TsPlaylistHasNoMapAndVersion3) {
+  auto pl = Open(Options(3));
+  ASSERT_TRUE(Add(pl.get(), "s0.ts", 2).ok());
+  const std::string text = pl->RenderNow();
+  EXPECT_EQ(text.rfind("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n", 0), 0u)
+      << text;
+  EXPECT_EQ(text.find("MAP"), std::string::npos);
+  EXPECT_EQ(text.find("INDEPENDENT"), std::string::npos);
+}
+
 TEST_F(PlaylistTest, LastSuccessfulWriteUpdatedOnlyOnSuccess) {
   auto pl = Open(Options());
   EXPECT_EQ(pl->GetStats().last_success_unix_ms, 0);
@@ -492,6 +569,34 @@ TEST_F(DeleteSegmentsTest, HoldStartsOnlyWhenRemovalIsPublished) {
   EXPECT_EQ(pl->DeleteExpired(true), 0);
   EXPECT_EQ(env_.NowMicros() - before, 8'000'000);
   EXPECT_FALSE(env_.FileExists(dir_.File("s0.ts")));
+}
+
+// A replaced init section is deleted with the last segment that needs it,
+// never while a segment that a playlist may still name needs it.
+TEST_F(DeleteSegmentsTest, ReplacedMapGoesWithItsLastSegment) {
+  PlaylistOptions o = Options(3);
+  o.delete_segments = true;
+  auto pl = Open(o);
+  const std::string m0 = dir_.File("init.mp4"), m1 = dir_.File("init_1.mp4");
+  WriteFileOrDie(m0, "moov 0");
+  WriteFileOrDie(m1, "moov 1");
+  ASSERT_TRUE(pl->SetMap("init.mp4", m0).ok());
+  for (int i = 0; i < 9; ++i) {
+    if (i == 2) {
+      ASSERT_TRUE(pl->SetMap("init_1.mp4", m1).ok());
+    }
+    ASSERT_TRUE(Add(pl.get(), "s" + std::to_string(i) + ".ts", 2, i == 2, Seg(i)).ok());
+    ASSERT_TRUE(pl->Write().ok());
+    EXPECT_TRUE(!env_.FileExists(dir_.File("s1.ts")) || env_.FileExists(m0))
+        << "init.mp4 deleted while s1, which needs it, is kept (after s" << i << ")";
+    env_.Advance(2'000'000);
+  }
+  env_.Advance(3600'000'000);
+  EXPECT_EQ(pl->DeleteExpired(false), 0);
+  EXPECT_FALSE(env_.FileExists(dir_.File("s1.ts")));
+  EXPECT_FALSE(env_.FileExists(m0));
+  EXPECT_TRUE(env_.FileExists(m1)) << "the map in force stays";
+  EXPECT_TRUE(env_.FileExists(dir_.File("s6.ts")));
 }
 
 TEST_F(DeleteSegmentsTest, OffByDefault) {

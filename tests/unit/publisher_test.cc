@@ -259,6 +259,101 @@ TEST_F(PublisherTest, DiscardedFileIsRemovedInOrderAndNextStartsDiscontinuity) {
   EXPECT_TRUE(publisher_->TakeError().ok()) << "a discard is not a failure";
 }
 
+// fMP4: an init section is durable before a playlist names it; one with the
+// bytes of the map in force is removed and changes nothing; one that cannot
+// be made durable takes the segments after it along until the next.
+SegmentFile Init(const ScratchDir& dir, const std::string& name,
+                 const std::string& bytes) {
+  SegmentFile f;
+  f.uri = name;
+  f.file_path = dir.File(name);
+  WriteFileOrDie(f.file_path, bytes);
+  return f;
+}
+
+TEST_F(PublisherTest, MapIsDurableBeforeAPlaylistNamesIt) {
+  Open();
+  SegmentFile init = Init(dir_, "init.mp4", "ftyp moov");
+  ASSERT_TRUE(publisher_->SubmitMap(init).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  publisher_->Drain();
+  const auto synced = std::find(env_.events.begin(), env_.events.end(),
+                                "file " + init.file_path);
+  const auto published = std::find(env_.events.begin(), env_.events.end(), "publish");
+  ASSERT_NE(synced, env_.events.end());
+  EXPECT_LT(synced, published);
+  EXPECT_EQ(Playlist(),
+            "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
+            "#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.000,\nseg0.ts\n");
+}
+
+TEST_F(PublisherTest, IdenticalMapIsRemovedAndADifferentOneListed) {
+  Open();
+  ASSERT_TRUE(publisher_->SubmitMap(Init(dir_, "init.mp4", "moov A")).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  SegmentFile same = Init(dir_, "init_1.mp4", "moov A");
+  ASSERT_TRUE(publisher_->SubmitMap(same).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(1)).ok());
+  ASSERT_TRUE(publisher_->SubmitMap(Init(dir_, "init_2.mp4", "moov B")).ok());
+  SegmentFile s2 = Segment(2);
+  s2.discontinuity = true;
+  ASSERT_TRUE(publisher_->Submit(s2).ok());
+  publisher_->Drain();
+  EXPECT_FALSE(env_.FileExists(same.file_path));
+  EXPECT_TRUE(env_.FileExists(dir_.File("init.mp4")));
+  EXPECT_EQ(Playlist(),
+            "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
+            "#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.000,\nseg0.ts\n"
+            "#EXTINF:2.000,\nseg1.ts\n"
+            "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init_2.mp4\"\n"
+            "#EXTINF:2.000,\nseg2.ts\n");
+  EXPECT_TRUE(publisher_->TakeError().ok());
+}
+
+TEST_F(PublisherTest, LostMapLosesItsSegmentsUntilTheNextMap) {
+  Open();
+  ASSERT_TRUE(publisher_->SubmitMap(Init(dir_, "init.mp4", "moov A")).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  publisher_->Drain();
+  env_.Fail(FaultStep::kSyncFile, ENOSPC);
+  SegmentFile lost_init = Init(dir_, "init_1.mp4", "moov B");
+  ASSERT_TRUE(publisher_->SubmitMap(lost_init).ok());
+  publisher_->Drain();
+  env_.Fail(FaultStep::kNone, 0);
+  SegmentFile orphan = Segment(1);
+  ASSERT_TRUE(publisher_->Submit(orphan).ok());
+  ASSERT_TRUE(publisher_->SubmitMap(Init(dir_, "init_2.mp4", "moov C")).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(2)).ok());
+  publisher_->Drain();
+  EXPECT_FALSE(env_.FileExists(lost_init.file_path));
+  EXPECT_FALSE(env_.FileExists(orphan.file_path));
+  EXPECT_EQ(ListedUris(Playlist()), (std::vector<std::string>{"seg0.ts", "seg2.ts"}));
+  EXPECT_NE(Playlist().find("seg0.ts\n#EXT-X-DISCONTINUITY\n"
+                            "#EXT-X-MAP:URI=\"init_2.mp4\"\n"),
+            std::string::npos)
+      << Playlist();
+  Status err = publisher_->TakeError();
+  EXPECT_EQ(err.os_errno(), ENOSPC);
+  EXPECT_NE(err.message().find("init_1.mp4"), std::string::npos) << err.message();
+  EXPECT_EQ(publisher_->GetStats().segments_lost, 1u);
+}
+
+TEST_F(PublisherTest, RefusedMapIsReportedNowAndItsSegmentsLost) {
+  Open();
+  SegmentFile bad = Init(dir_, "init.mp4", "moov");
+  bad.uri = "init\n.mp4";
+  Status s = publisher_->SubmitMap(bad);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("init section"), std::string::npos) << s.message();
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  publisher_->Drain();
+  EXPECT_FALSE(env_.FileExists(bad.file_path));
+  EXPECT_FALSE(env_.FileExists(dir_.File("index.m3u8")))
+      << "a segment that needs a refused map is not listed";
+}
+
 TEST_F(PublisherTest, FailedPlaylistWriteIsReportedAndTheNextWriteListsAll) {
   Open();
   env_.Fail(FaultStep::kRename, EROFS);

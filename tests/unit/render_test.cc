@@ -409,10 +409,14 @@ TEST(RenderSnapshotTest, PartsAddUpToTheWhole) {
     snap.segments.push_back(Seg("s" + std::to_string(i) + ".ts", i * 5005, (i + 1) * 5005,
                                 i % 3 ? std::optional<int64_t>() : 1795498910284 + i * 5005,
                                 i % 7 == 1));
+    // fMP4 with a new init section after every 20 segments.
+    snap.segments.back().map_uri = "init" + std::to_string(i / 20) + ".mp4";
   }
+  snap.has_map = true;
   std::string parts = RenderHeader(snap);
+  std::string map_uri;
   for (const RenderedSegment& seg : snap.segments) {
-    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &parts);
+    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &map_uri, &parts);
   }
   parts.append(RenderFooter(snap));
   EXPECT_EQ(parts, Render(snap));

@@ -312,4 +312,12 @@ Status MemEnv::RealPath(const std::string& path, std::string* result) {
   return Status::OK();
 }
 
+Status MemEnv::ReadFile(const std::string& path, std::string* contents) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(Normalize(path));
+  if (it == files_.end()) return Status::IOError(path, "open", ENOENT);
+  *contents = it->second;
+  return Status::OK();
+}
+
 }  // namespace hlsbridge::testing

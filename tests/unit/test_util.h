@@ -115,6 +115,7 @@ class MemEnv : public Env {
                      std::vector<std::string>* names) override;
   bool FileExists(const std::string& path) override;
   Status RealPath(const std::string& path, std::string* result) override;
+  Status ReadFile(const std::string& path, std::string* contents) override;
   int64_t NowMicros() override { return now_us_; }
   int64_t NowUnixMicros() override { return int64_t{1795498910} * 1000000 + now_us_; }
   void SleepForMicros(int64_t us) override { now_us_ += us; }
