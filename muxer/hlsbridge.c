@@ -52,6 +52,8 @@
 #include "libavutil/time.h"
 #include "libavutil/timestamp.h"
 
+#include "libavcodec/avcodec.h"
+
 #include "avformat.h"
 #include "avio.h"
 #include "internal.h"
@@ -84,6 +86,18 @@
  * segment_time_delta; see open_segmenter()), microseconds and as an option. */
 #define HLSBRIDGE_CUT_TOLERANCE     1000
 #define HLSBRIDGE_CUT_TOLERANCE_STR "1000us"
+
+enum HLSBridgeSegmentType {
+    HLSBRIDGE_SEGMENT_MPEGTS,
+    HLSBRIDGE_SEGMENT_FMP4,
+};
+
+/* Fragmented MP4 for HLS (RFC 8216 3.3): the init section (ftyp + moov)
+ * goes to its own file at the segment muxer's header, each segment is one
+ * moof + mdat flushed at its cut, and no mfra trailer ends the last one.
+ * cmaf gives a tfdt in every fragment, offsets from the moof and negative
+ * composition offsets instead of an edit list. */
+#define HLSBRIDGE_FMP4_MOVFLAGS "+cmaf+frag_custom+skip_trailer+frag_discont"
 
 enum HLSBridgePlaylistType {
     HLSBRIDGE_TYPE_LIVE,
@@ -154,6 +168,16 @@ static int64_t segment_duration(const HLSBridgeSegment *seg,
     return seg->acc + seg->run_end - seg->run_start;
 }
 
+/* The init section (fMP4) of the running segment muxer, written by it at its
+ * header into a file of its own, named afresh at each start so that no file
+ * that a published playlist names is ever rewritten. */
+typedef struct HLSBridgeInit {
+    AVIOContext *pb;                 ///< its file while it is being written
+    char *url;                       ///< its URL as given to the segment muxer
+    int failed;                      ///< it could not be written whole
+    int64_t count;                   ///< init files named so far
+} HLSBridgeInit;
+
 typedef struct HLSBridgeContext {
     const AVClass *class;
     int64_t hls_time;                ///< target segment duration, microseconds
@@ -167,6 +191,8 @@ typedef struct HLSBridgeContext {
     char *segment_format;            ///< container of the segment files
     AVDictionary *segment_format_options; ///< options of the segment container
     AVDictionary *segment_options;   ///< options of the nested segment muxer
+    int segment_type;                ///< HLSBRIDGE_SEGMENT_*
+    char *init_filename;             ///< fMP4 init file name (hls_fmp4_init_filename)
 
     /* Options of FFmpeg's hls muxer that this muxer does not implement yet:
      * declared with the same names and types, so that a command switched
@@ -174,11 +200,11 @@ typedef struct HLSBridgeContext {
      * unsupported_options[]). */
     struct {
         int64_t init_time, timeout;
-        int delete_threshold, allow_cache, segment_size, enc, segment_type;
+        int delete_threshold, allow_cache, segment_size, enc;
         int fmp4_init_resend, strftime, strftime_mkdir, start_number_source;
         int master_pl_publish_rate, http_persistent, ignore_io_errors;
         char *vtt_options, *key_info_file, *enc_key, *enc_key_url, *enc_iv;
-        char *subtitle_path, *fmp4_init_filename, *method, *http_user_agent;
+        char *subtitle_path, *method, *http_user_agent;
         char *var_stream_map, *cc_stream_map, *master_pl_name, *headers;
         AVDictionary *segment_options;
     } hls;
@@ -196,6 +222,8 @@ typedef struct HLSBridgeContext {
 
     HLSBridgePacket pkt;             ///< the packet being forwarded
     HLSBridgeSegment cur;            ///< the segment being written or dropped
+    HLSBridgeInit init;              ///< fMP4: the running muxer's init section
+    char *init_template;             ///< fMP4: path of the first init file
 
     /* Reference stream history. */
     int have_ref;                    ///< a reference packet was seen
@@ -204,6 +232,7 @@ typedef struct HLSBridgeContext {
     int64_t ref_end;                 ///< max(pts + duration) since the last jump
     int64_t frame_dur;               ///< nominal frame duration of a video reference, 0 if unknown
     int discont_pending;             ///< the next segment starts a discontinuity
+    int64_t dropped_before_key;      ///< packets before the first reference key packet
 
     /* Media clock and program date-time. */
     int64_t media_start;             ///< media time at the open segment's start, ref_tb
@@ -378,7 +407,14 @@ static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
         return ret;
     }
     /* Anything else (e.g. a muxer reading its output back) passes through. */
-    if (!(flags & AVIO_FLAG_WRITE) || c->cur.pb)
+    if (!(flags & AVIO_FLAG_WRITE))
+        return 0;
+    /* fMP4: the header file, opened first by the name it was given. */
+    if (c->init.url && !c->init.pb && !strcmp(url, c->init.url)) {
+        c->init.pb = *pb;
+        return 0;
+    }
+    if (c->cur.pb)
         return 0;
 
     av_freep(&c->cur.url);
@@ -396,21 +432,77 @@ static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
     return 0;
 }
 
+/* Closes a file of ours; a write error recorded in pb counts as much as a
+ * failed close. */
+static int close_output(AVFormatContext *s, AVIOContext *pb)
+{
+    int ret       = pb->error;
+    int close_ret = s->io_close2(s, pb);
+
+    return close_ret < 0 && ret >= 0 ? close_ret : ret;
+}
+
+/*
+ * Hands a complete init section to the core, which makes it durable before
+ * any playlist names it in an EXT-X-MAP, and keeps the one in force when the
+ * bytes are the same (a segment muxer started again after a jump).
+ */
+static void publish_init(AVFormatContext *s, const char *url)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const char *path    = local_path(url);
+    char *uri           = NULL;
+    int ret;
+
+    if (!path && !(uri = remote_segment_uri(url))) {
+        c->err = AVERROR(ENOMEM);
+        return;
+    }
+    ret = hlsbridge_playlist_submit_map(c->pl, uri, path);
+    av_free(uri);
+    if (ret == AVERROR(ENOMEM))
+        c->err = ret;
+    else if (ret < 0)
+        av_log(s, AV_LOG_ERROR, "Cannot list init section '%s': %s; its "
+               "segments are not published\n", url, hlsbridge_playlist_error(c->pl));
+    take_publish_errors(s);
+}
+
+/* The init file is complete: published, or (a write failed, the segment
+ * muxer is being freed) removed, with the media that would need it. */
+static int close_init(AVFormatContext *s, AVIOContext *pb)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    c->init.pb = NULL;
+    ret = close_output(s, pb);
+    if (ret >= 0 && c->state != HLSBRIDGE_CLOSING) {
+        publish_init(s, c->init.url);
+        return ret;
+    }
+    if (ret < 0) {
+        av_log(s, AV_LOG_ERROR, "Init section '%s' was not written completely: "
+               "%s\n", c->init.url, av_err2str(ret));
+        c->init.failed = ret;
+    }
+    lose_segment(s, c->init.url);
+    return ret;
+}
+
 static int hlsbridge_io_close2(AVFormatContext *inner, AVIOContext *pb)
 {
     AVFormatContext *s  = inner->opaque;
     HLSBridgeContext *c = s->priv_data;
-    int ret, close_ret;
+    int ret;
 
+    if (pb && pb == c->init.pb)
+        return close_init(s, pb);
     if (!pb || pb != c->cur.pb)
         return s->io_close2(s, pb);
 
     c->cur.pb = NULL;
-    /* A write error recorded in pb counts as much as a failed close. */
-    ret       = pb->error;
-    close_ret = s->io_close2(s, pb);
-    if (close_ret < 0 && ret >= 0)
-        ret = close_ret;
+    ret = close_output(s, pb);
     if (c->state != HLSBRIDGE_CLOSING)
         end_segment(s, c->cur.url, ret);
     return ret;
@@ -434,6 +526,22 @@ static char *default_segment_filename(const char *playlist, const char *ext)
     if (av_bprint_finalize(&bp, &ret) < 0)
         return NULL;
     return ret;
+}
+
+/*
+ * Name of the n-th init file of the stream: the first is the template
+ * itself, later ones (a segment muxer started again) insert "_<n>" before
+ * the extension: init.mp4, init_1.mp4, init_2.mp4...
+ */
+static char *init_file_name(const char *tmpl, int64_t n)
+{
+    const char *base = av_basename(tmpl);
+    const char *dot  = strrchr(base, '.');
+    size_t stem      = dot && dot != base ? dot - tmpl : strlen(tmpl);
+
+    if (!n)
+        return av_strdup(tmpl);
+    return av_asprintf("%.*s_%"PRId64"%s", (int)stem, tmpl, n, tmpl + stem);
 }
 
 /*
@@ -473,6 +581,9 @@ static av_cold int open_playlist(AVFormatContext *s)
     opts.base_url        = c->base_url;
     opts.delete_segments = !!(c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS);
     opts.fsync_segments  = c->segment_fsync;
+    /* Segments start at key frames of the reference stream, the first one
+     * included (see hlsbridge_write_packet()). */
+    opts.independent_segments = c->segment_type == HLSBRIDGE_SEGMENT_FMP4;
     opts.log_callback    = core_log;
     opts.log_opaque      = s;
     switch (c->playlist_type) {
@@ -572,11 +683,31 @@ static av_cold int check_segment_options(AVFormatContext *s)
     return 0;
 }
 
+/*
+ * fMP4: the init file of this segment muxer (header to a file of its own)
+ * and the container flags that make one fragment per segment.
+ */
+static int set_fmp4_options(AVFormatContext *s, AVDictionary **opts,
+                            AVDictionary **fmt_opts)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    av_freep(&c->init.url);
+    c->init.url = init_file_name(c->init_template, c->init.count++);
+    if (!c->init.url)
+        return AVERROR(ENOMEM);
+    c->init.failed = 0;
+    if ((ret = av_dict_set(opts, "segment_header_filename", c->init.url, 0)) < 0)
+        return ret;
+    return av_dict_set(fmt_opts, "movflags", HLSBRIDGE_FMP4_MOVFLAGS, 0);
+}
+
 static int open_segmenter(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
     const AVDictionaryEntry *e;
-    AVDictionary *opts = NULL;
+    AVDictionary *opts = NULL, *fmt_opts = NULL;
     AVFormatContext *seg;
     char buf[32];
     int ret;
@@ -605,9 +736,18 @@ static int open_segmenter(AVFormatContext *s)
         if (!st)
             return AVERROR(ENOMEM);
         st->codecpar->codec_tag = s->streams[i]->codecpar->codec_tag;
+        /* Apple's players take HEVC in MP4 as hvc1 (parameter sets in the
+         * sample entry) only, not hev1. */
+        if (c->segment_type == HLSBRIDGE_SEGMENT_FMP4 && !st->codecpar->codec_tag &&
+            st->codecpar->codec_id == AV_CODEC_ID_HEVC)
+            st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
     }
 
-    if ((ret = av_dict_copy(&opts, c->segment_options, 0)) < 0)
+    if ((ret = av_dict_copy(&opts, c->segment_options, 0)) < 0 ||
+        (ret = av_dict_copy(&fmt_opts, c->segment_format_options, 0)) < 0)
+        goto fail;
+    if (c->segment_type == HLSBRIDGE_SEGMENT_FMP4 &&
+        (ret = set_fmp4_options(s, &opts, &fmt_opts)) < 0)
         goto fail;
     av_dict_set(&opts, "segment_format", c->segment_format, 0);
     snprintf(buf, sizeof(buf), "%"PRId64"us", c->hls_time);
@@ -624,9 +764,9 @@ static int open_segmenter(AVFormatContext *s)
      * A millisecond of tolerance cuts there, as the user asked. */
     av_dict_set(&opts, "segment_time_delta", HLSBRIDGE_CUT_TOLERANCE_STR,
                 AV_DICT_DONT_OVERWRITE);
-    if (c->segment_format_options &&
+    if (fmt_opts &&
         (ret = av_opt_set_dict_val(seg->priv_data, "segment_format_options",
-                                   c->segment_format_options, 0)) < 0)
+                                   fmt_opts, 0)) < 0)
         goto fail;
 
     ret = avformat_init_output(seg, &opts);
@@ -652,6 +792,7 @@ static int open_segmenter(AVFormatContext *s)
     ret = 0;
 fail:
     av_dict_free(&opts);
+    av_dict_free(&fmt_opts);
     return ret;
 }
 
@@ -675,9 +816,7 @@ static const HLSBridgeUnsupported unsupported_options[] = {
     { "hls_enc_key_url",        "AES-128 encryption is not supported yet" },
     { "hls_enc_iv",             "AES-128 encryption is not supported yet" },
     { "hls_subtitle_path",      "subtitle playlists are not supported yet" },
-    { "hls_segment_type",       "fMP4 segments are not supported yet; mpegts is what is written" },
-    { "hls_fmp4_init_filename", "fMP4 segments are not supported yet" },
-    { "hls_fmp4_init_resend",   "fMP4 segments are not supported yet" },
+    { "hls_fmp4_init_resend",   "each init file is written once and made durable before a playlist names it; it is never rewritten" },
     { "strftime",               "segment names from the wall clock are not supported yet; use hls_segment_filename with %d" },
     { "strftime_mkdir",         "segment names from the wall clock are not supported yet" },
     { "hls_start_number_source", "start_number sets the first media sequence" },
@@ -738,6 +877,43 @@ static av_cold int check_hls_compat(AVFormatContext *s)
 }
 
 /*
+ * hls_segment_type fmp4: the segments are written by the mp4 muxer, whose
+ * fragmenting flags are this muxer's to set.
+ */
+static av_cold int check_segment_type(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    if (c->segment_type != HLSBRIDGE_SEGMENT_FMP4)
+        return 0;
+    if (strcmp(c->segment_format, "mp4")) {
+        if (av_opt_is_set_to_default_by_name(c, "segment_format", 0) == 0) {
+            av_log(s, AV_LOG_ERROR, "segment_format '%s' cannot write the "
+                   "segments of hls_segment_type fmp4; leave it unset\n",
+                   c->segment_format);
+            return AVERROR(EINVAL);
+        }
+        av_freep(&c->segment_format);
+        if (!(c->segment_format = av_strdup("mp4")))
+            return AVERROR(ENOMEM);
+    }
+    if (av_dict_get(c->segment_format_options, "movflags", NULL, 0)) {
+        av_log(s, AV_LOG_ERROR, "segment_format_options: movflags is set by "
+               "hlsbridge for fMP4 segments (%s)\n", HLSBRIDGE_FMP4_MOVFLAGS);
+        return AVERROR(EINVAL);
+    }
+    if (!c->init_filename || !*c->init_filename || strstr(c->init_filename, "%v")) {
+        av_log(s, AV_LOG_ERROR, "hls_fmp4_init_filename '%s': %s\n",
+               c->init_filename ? c->init_filename : "",
+               c->init_filename && *c->init_filename ?
+               "%v needs var_stream_map, which is not supported yet" :
+               "must not be empty");
+        return AVERROR(EINVAL);
+    }
+    return 0;
+}
+
+/*
  * Checks what needs no file: the output name, hls_time, the streams, the
  * segment container (whose file extension goes to *ext) and the options
  * passed on to the segment muxer. Values the core checks (base URL, control
@@ -769,16 +945,24 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
         return AVERROR(EINVAL);
     }
 
+    if ((ret = check_segment_type(s)) < 0)
+        return ret;
     fmt = av_guess_format(c->segment_format, NULL, NULL);
     if (!fmt || (fmt->flags & AVFMT_NOFILE)) {
         av_log(s, AV_LOG_ERROR, "segment_format: '%s' is not a muxer that "
                "writes files in this build\n", c->segment_format);
         return AVERROR_MUXER_NOT_FOUND;
     }
-    *ext = "ts";
-    if (strcmp(fmt->name, "mpegts")) {
+    *ext = c->segment_type == HLSBRIDGE_SEGMENT_FMP4 ? "m4s" : "ts";
+    if (c->segment_type == HLSBRIDGE_SEGMENT_MPEGTS && strcmp(fmt->name, "mpegts")) {
+        if (!strcmp(fmt->name, "mp4") || !strcmp(fmt->name, "mov")) {
+            av_log(s, AV_LOG_ERROR, "segment_format '%s': MP4 segments for HLS "
+                   "are fragmented ones with an init section: use "
+                   "-hls_segment_type fmp4\n", fmt->name);
+            return AVERROR(EINVAL);
+        }
         av_log(s, AV_LOG_WARNING, "segment_format '%s': HLS players expect "
-               "MPEG-TS segments\n", fmt->name);
+               "MPEG-TS or fMP4 segments\n", fmt->name);
         if (fmt->extensions)
             *ext = fmt->extensions;
     }
@@ -817,6 +1001,23 @@ static av_cold int name_segments(AVFormatContext *s, const char *ext)
     return 0;
 }
 
+/* fMP4: the first init file's path: hls_fmp4_init_filename, beside the
+ * playlist unless it names a directory of its own. */
+static av_cold int name_init(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    if (c->segment_type != HLSBRIDGE_SEGMENT_FMP4)
+        return 0;
+    if (strchr(c->init_filename, '/'))
+        c->init_template = av_strdup(c->init_filename);
+    else
+        c->init_template = av_asprintf("%.*s%s",
+                                       (int)(av_basename(s->url) - s->url),
+                                       s->url, c->init_filename);
+    return c->init_template ? 0 : AVERROR(ENOMEM);
+}
+
 /*
  * The reference stream times the cuts; its time base and frame rate give
  * the thresholds of a timestamp jump and the duration of a packet that
@@ -846,7 +1047,8 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
     int ret;
 
     if ((ret = check_options(s, &ext)) < 0 ||
-        (ret = name_segments(s, ext)) < 0)
+        (ret = name_segments(s, ext)) < 0 ||
+        (ret = name_init(s)) < 0)
         return ret;
     c->playlist_path = av_strdup(local_path(s->url));
     if (!c->playlist_path)
@@ -870,12 +1072,26 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
     return 0;
 }
 
+/*
+ * Writes the segment muxer's header: with fMP4, its init file, which is
+ * then published (see close_init()). A header that could not be written
+ * whole fails as any header does.
+ */
+static int write_segmenter_header(HLSBridgeContext *c)
+{
+    int ret = avformat_write_header(c->seg, NULL);
+
+    if (ret >= 0 && c->init.failed)
+        ret = c->init.failed;
+    return ret;
+}
+
 static int hlsbridge_write_header(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
     int ret;
 
-    if ((ret = avformat_write_header(c->seg, NULL)) < 0)
+    if ((ret = write_segmenter_header(c)) < 0)
         return ret;
     return c->err;
 }
@@ -1015,7 +1231,7 @@ static int start_segmenter(AVFormatContext *s, AVPacket *pkt)
 
     c->state = HLSBRIDGE_WRITING;
     if ((ret = open_segmenter(s)) < 0 ||
-        (ret = avformat_write_header(c->seg, NULL)) < 0) {
+        (ret = write_segmenter_header(c)) < 0) {
         stop_segmenter(s);
         if (ret == AVERROR(ENOMEM)) {
             /* Fatal: every later call returns it, with no segment muxer. */
@@ -1131,6 +1347,64 @@ static int route_packet(AVFormatContext *s, AVPacket *pkt, int is_key_ref)
     }
 }
 
+/*
+ * A video stream's frame size after new parameter sets: the codec's parser
+ * reads them, with the packet that uses them, as a demuxer would. The size
+ * goes into the init section's track and sample entry. Unknown: unchanged.
+ */
+static void probe_frame_size(AVCodecParameters *par, const AVPacket *pkt)
+{
+    AVCodecParserContext *pc = av_parser_init(par->codec_id);
+    AVCodecContext *avctx    = pc ? avcodec_alloc_context3(NULL) : NULL;
+    uint8_t *out;
+    int out_size;
+
+    if (avctx && avcodec_parameters_to_context(avctx, par) >= 0) {
+        pc->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+        av_parser_parse2(pc, avctx, &out, &out_size, pkt->data, pkt->size,
+                         pkt->pts, pkt->dts, 0);
+        if (pc->width > 0 && pc->height > 0) {
+            par->width  = pc->width;
+            par->height = pc->height;
+        }
+    }
+    avcodec_free_context(&avctx);
+    av_parser_close(pc);
+}
+
+/*
+ * New codec parameters in a packet (an RTMP/FLV encoder that changed its
+ * resolution, say): they become the stream's, and the next reference key
+ * packet starts a new segment muxer, with a discontinuity; with fMP4 its
+ * init section holds them, and the core publishes it as a new EXT-X-MAP.
+ */
+static int take_new_extradata(AVFormatContext *s, const AVPacket *pkt)
+{
+    HLSBridgeContext *c     = s->priv_data;
+    AVCodecParameters *par  = s->streams[pkt->stream_index]->codecpar;
+    size_t size;
+    const uint8_t *data = av_packet_get_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA,
+                                                  &size);
+    int ret;
+
+    if (!data || !size || size > INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE ||
+        (size == par->extradata_size && !memcmp(data, par->extradata, size)))
+        return 0;
+    if ((ret = ff_alloc_extradata(par, size)) < 0)
+        return ret;
+    memcpy(par->extradata, data, size);
+    if (par->codec_type == AVMEDIA_TYPE_VIDEO)
+        probe_frame_size(par, pkt);
+    av_log(s, AV_LOG_INFO, "Stream #%d: new codec parameters; the next "
+           "segment starts a discontinuity%s\n", pkt->stream_index,
+           c->segment_type == HLSBRIDGE_SEGMENT_FMP4 ?
+           " with a new init section" : "");
+    c->discont_pending = 1;
+    if (c->state == HLSBRIDGE_WRITING)
+        c->state = HLSBRIDGE_RESTARTING;
+    return 0;
+}
+
 static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
 {
     HLSBridgeContext *c = s->priv_data;
@@ -1143,6 +1417,18 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
 
     if (c->err)
         return c->err;
+    /* Every segment starts with a key frame of the reference stream: what
+     * comes before the first one (a copy joined mid-GOP) could not be
+     * decoded anyway. */
+    if (!c->have_ref && !is_key_ref) {
+        if (!c->dropped_before_key++)
+            av_log(s, AV_LOG_VERBOSE, "Dropping packets until the first key "
+                   "frame of stream #%d\n", c->ref_stream);
+        return 0;
+    }
+
+    if (pkt->side_data_elems && (ret = take_new_extradata(s, pkt)) < 0)
+        return c->err = ret;
 
     c->pkt.is_ref = 0;
     c->pkt.jump   = 0;
@@ -1275,6 +1561,8 @@ static void hlsbridge_deinit(AVFormatContext *s)
     hlsbridge_playlist_close(c->pl);
     c->pl = NULL;
     av_freep(&c->cur.url);
+    av_freep(&c->init.url);
+    av_freep(&c->init_template);
     av_freep(&c->playlist_path);
 }
 
@@ -1287,7 +1575,7 @@ static const AVOption options[] = {
     { "live",  "sliding window of hls_list_size segments, ENDLIST at the end", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_TYPE_LIVE  }, INT_MIN, INT_MAX, E, .unit = "pl_type" },
     { "event", "EVENT playlist: keeps every segment, ENDLIST at the end",       0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_TYPE_EVENT }, INT_MIN, INT_MAX, E, .unit = "pl_type" },
     { "vod",   "VOD playlist: keeps every segment, ENDLIST on every write",     0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_TYPE_VOD   }, INT_MIN, INT_MAX, E, .unit = "pl_type" },
-    { "hls_segment_filename", "set the segment file name template (default: <playlist name>%d.ts beside the playlist)", OFFSET(segment_filename), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_segment_filename", "set the segment file name template (default: <playlist name>%d.ts, or .m4s for fmp4, beside the playlist)", OFFSET(segment_filename), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_base_url", "set a prefix for every segment URI in the playlist", OFFSET(base_url), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_flags", "set flags affecting the playlist", OFFSET(flags), AV_OPT_TYPE_FLAGS, { .i64 = 0 }, 0, UINT_MAX, E, .unit = "flags" },
     { "delete_segments",   "delete segment files that left the window, after the hold time of RFC 8216 6.2.2", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_DELETE_SEGMENTS   }, 0, UINT_MAX, E, .unit = "flags" },
@@ -1298,6 +1586,10 @@ static const AVOption options[] = {
     { "segment_format", "set the container of the segment files", OFFSET(segment_format), AV_OPT_TYPE_STRING, { .str = "mpegts" }, 0, 0, E },
     { "segment_format_options", "set options of the segment container", OFFSET(segment_format_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
     { "segment_options", "set options of the nested segment muxer", OFFSET(segment_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
+    { "hls_segment_type", "set the segment container", OFFSET(segment_type), AV_OPT_TYPE_INT, { .i64 = HLSBRIDGE_SEGMENT_MPEGTS }, HLSBRIDGE_SEGMENT_MPEGTS, HLSBRIDGE_SEGMENT_FMP4, E, .unit = "segment_type" },
+    { "mpegts", "MPEG-TS segments (.ts)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_SEGMENT_MPEGTS }, INT_MIN, INT_MAX, E, .unit = "segment_type" },
+    { "fmp4", "fragmented MP4 (CMAF) segments (.m4s) with an init section (EXT-X-MAP)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_SEGMENT_FMP4 }, INT_MIN, INT_MAX, E, .unit = "segment_type" },
+    { "hls_fmp4_init_filename", "set the fMP4 init file name, beside the playlist unless it has a directory; a new init section after a change of codec parameters gets _1, _2... before the extension", OFFSET(init_filename), AV_OPT_TYPE_STRING, { .str = "init.mp4" }, 0, 0, E },
     { "temp_file",         "accepted: every playlist is written to a temp file, fsynced and renamed anyway", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_TEMP_FILE }, 0, UINT_MAX, E, .unit = "flags" },
 #define HLS_FLAG(name, flag) \
     { name, "refused: not supported (the error says why)", 0, AV_OPT_TYPE_CONST, { .i64 = flag }, 0, UINT_MAX, E, .unit = "flags" }
@@ -1327,10 +1619,6 @@ static const AVOption options[] = {
     { "hls_enc_key_url", REFUSED, OFFSET(hls.enc_key_url), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_enc_iv", REFUSED, OFFSET(hls.enc_iv), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_subtitle_path", REFUSED, OFFSET(hls.subtitle_path), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "hls_segment_type", "segment container: mpegts only (fmp4 is refused)", OFFSET(hls.segment_type), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 1, E, .unit = "segment_type" },
-    { "mpegts", "MPEG-TS segments", 0, AV_OPT_TYPE_CONST, { .i64 = 0 }, 0, 1, E, .unit = "segment_type" },
-    { "fmp4", "refused: fMP4 segments are not supported yet", 0, AV_OPT_TYPE_CONST, { .i64 = 1 }, 0, 1, E, .unit = "segment_type" },
-    { "hls_fmp4_init_filename", REFUSED, OFFSET(hls.fmp4_init_filename), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_fmp4_init_resend", REFUSED, OFFSET(hls.fmp4_init_resend), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
     { "strftime", REFUSED, OFFSET(hls.strftime), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
     { "strftime_mkdir", REFUSED, OFFSET(hls.strftime_mkdir), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },

@@ -52,7 +52,11 @@ muxer_src="$root/muxer/hlsbridge.c"
 [ -f "$muxer_src" ] || die "$muxer_src not found"
 ls "$patch_dir"/*.patch >/dev/null 2>&1 || die "no patches in $patch_dir"
 
-ensure_packages build-essential nasm pkg-config libx264-dev xz-utils make patch \
+# Encoders of the codecs that HLS carries in fMP4 (HEVC, AV1, Opus) and an
+# AV1 decoder for ffprobe's checks, beside x264 (x265's static link needs
+# libnuma).
+ensure_packages build-essential nasm pkg-config libx264-dev libx265-dev \
+    libnuma-dev libsvtav1enc-dev libopus-dev libdav1d-dev xz-utils make patch \
     coreutils util-linux
 
 # ------------------------------------------------------------------ the core
@@ -76,19 +80,22 @@ configure_args=(
     --prefix="$out"
     --pkg-config-flags=--static
     --disable-everything --disable-autodetect --disable-doc --disable-ffplay
-    --enable-gpl --enable-libx264 --enable-libhlsbridge
+    --enable-gpl --enable-libx264 --enable-libx265 --enable-libsvtav1
+    --enable-libopus --enable-libdav1d --enable-libhlsbridge
     # http/tcp: ffprobe and the tests read playlists back over HTTP, where
     # percent-encoded segment URIs are decoded by the server (FFmpeg's file
     # protocol does not decode them).
     --enable-protocol=file,pipe,http,tcp
-    --enable-muxer=hlsbridge,segment,mpegts,mp4,hls,null
-    --enable-demuxer=hls,mpegts,mov,concat
+    # flv: the tests splice FLV files into a stream whose codec parameters
+    # change, as an RTMP ingest does when the encoder changes resolution.
+    --enable-muxer=hlsbridge,segment,mpegts,mp4,hls,null,flv
+    --enable-demuxer=hls,mpegts,mov,concat,flv
     --enable-indev=lavfi
     --enable-filter="$(IFS=,; echo "${filters[*]}")"
-    --enable-encoder=libx264,aac
-    --enable-decoder=wrapped_avframe,pcm_s16le,h264,aac
-    --enable-parser=h264,aac
-    --enable-bsf=h264_mp4toannexb,aac_adtstoasc
+    --enable-encoder=libx264,libx265,libsvtav1,libopus,aac
+    --enable-decoder=wrapped_avframe,pcm_s16le,h264,hevc,libdav1d,opus,aac
+    --enable-parser=h264,hevc,av1,opus,aac
+    --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb,aac_adtstoasc
     --enable-swscale --enable-swresample
 )
 

@@ -23,6 +23,7 @@
     mediaSequences: [],    // startSN of each loaded playlist, in order
     fragLoaded: 0,
     fragsLoaded: [],       // {sn, url, start, duration, type}
+    initSections: [],      // URLs of the init sections (EXT-X-MAP) parsed, in order
     fragBuffered: 0,
     fragFailed: 0,
     fragsFailed: [],       // {sn, url, details}
@@ -162,6 +163,10 @@
     state.fragsLoaded.push({ sn: f.sn, url: f.url, start: f.start, duration: f.duration, type: f.type });
   });
   hls.on(Hls.Events.FRAG_BUFFERED, () => { state.fragBuffered++; });
+  hls.on(Hls.Events.FRAG_PARSING_INIT_SEGMENT, (_event, data) => {
+    // For fMP4 the fragment is the init section (EXT-X-MAP) itself.
+    if (data.frag && data.frag.sn === 'initSegment') state.initSections.push(data.frag.url);
+  });
   hls.on(Hls.Events.ERROR, (_event, data) => {
     const f = data.frag;
     const e = {

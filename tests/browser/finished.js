@@ -24,7 +24,8 @@ if (mode !== 'vod' && mode !== 'event' && mode !== 'hostile') {
 }
 const type = mode === 'hostile' ? 'vod' : mode;
 // A -hls_segment_filename pattern: "%%" is a literal "%", "%d" the number.
-const HOSTILE_PATTERN = 'seg #1 50%% "q",?ü-é 日本-%d.ts';
+const EXT = L.segmentType() === 'fmp4' ? 'm4s' : 'ts';
+const HOSTILE_PATTERN = `seg #1 50%% "q",?ü-é 日本-%d.${EXT}`;
 const HOSTILE_PREFIX = 'seg #1 50% "q",?ü-é 日本-';
 
 // RFC 3986 relative-ref: a path of unreserved, sub-delims, ":", "@", "/" and
@@ -66,9 +67,9 @@ L.runTest(`finished-${mode}`, async (scope) => {
   L.check(Math.abs(pl.totalDuration - seconds) < 0.5,
       `EXTINF total ${pl.totalDuration} s for a ${seconds} s source:\n${pl.text}`);
   if (mode === 'hostile') {
-    const files = fs.readdirSync(out).filter((f) => f.endsWith('.ts'));
+    const files = fs.readdirSync(out).filter((f) => /\.(ts|m4s)$/.test(f));
     L.check(files.length === pl.segments.length && files.every((f) => f.startsWith(HOSTILE_PREFIX)),
-        `expected ${pl.segments.length} segment files named "${HOSTILE_PREFIX}N.ts", found ` +
+        `expected ${pl.segments.length} segment files named "${HOSTILE_PREFIX}N.${EXT}", found ` +
         `${JSON.stringify(files)}`);
     for (const seg of pl.segments) {
       L.check(URI_REFERENCE.test(seg.uri), `not a valid percent-encoded URI reference: ${JSON.stringify(seg.uri)}`);
@@ -119,7 +120,8 @@ L.runTest(`finished-${mode}`, async (scope) => {
 
   // Every listed segment loaded exactly once, in order, at the URL the
   // playlist names: a skipped, repeated or misresolved fragment fails here.
-  const main = s.fragsLoaded.filter((f) => f.type === 'main');
+  const main = L.mediaFragments(s);
+  L.checkInitSections(s, pl, `${srv.url}media/index.m3u8`);
   const expectedUrls = pl.segments.map((seg) => new URL(seg.uri, `${srv.url}media/index.m3u8`).href);
   const loadedUrls = main.map((f) => f.url);
   L.check(main.length === pl.segments.length,
@@ -139,6 +141,5 @@ L.runTest(`finished-${mode}`, async (scope) => {
   const expectedFrames = Math.round(pl.totalDuration * 30);
   L.check(s.decodedFrames >= expectedFrames * 0.9,
       `decoded ${s.decodedFrames} video frames, expected about ${expectedFrames}`);
-  const suspicious = s.errors.filter((e) => !e.fatal);
-  if (suspicious.length) L.log(`non-fatal hls.js errors: ${JSON.stringify(suspicious)}`);
+  L.checkNoErrors(s, consoleLines);
 });

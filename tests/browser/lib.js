@@ -99,8 +99,37 @@ function muxerName() {
   return process.env.FFMPEG_MUXER || 'hlsbridge';
 }
 
-// The common lavfi source of every test: H.264 + AAC, 2 s GOPs, 2 s
-// segments, what the demo streams too.
+// What the stream carries, for the runs of a test over other containers and
+// codecs (tests/browser/run.sh sets them):
+//   HLS_SEGMENT_TYPE  mpegts (the default) or fmp4
+//   HLS_CODECS        h264 (H.264 + AAC, the default) or av1 (AV1 + Opus,
+//                     fMP4 only)
+function segmentType() {
+  const t = process.env.HLS_SEGMENT_TYPE || 'mpegts';
+  check(t === 'mpegts' || t === 'fmp4', `HLS_SEGMENT_TYPE=${t}: mpegts or fmp4`);
+  return t;
+}
+
+function codecs() {
+  const c = process.env.HLS_CODECS || 'h264';
+  check(c === 'h264' || c === 'av1', `HLS_CODECS=${c}: h264 or av1`);
+  check(c === 'h264' || segmentType() === 'fmp4', 'HLS_CODECS=av1 needs HLS_SEGMENT_TYPE=fmp4');
+  return c;
+}
+
+// Encoder arguments: a key frame every `gop` frames and no other.
+function encoderArgs(gop) {
+  if (codecs() === 'av1') {
+    return ['-c:v', 'libsvtav1', '-preset', '12', '-pix_fmt', 'yuv420p', '-g', String(gop),
+      '-svtav1-params', `keyint=${gop}:scd=0`, '-c:a', 'libopus', '-b:a', '96k'];
+  }
+  return ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p',
+    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-c:a', 'aac', '-b:a', '96k'];
+}
+
+// The common lavfi source of every test: H.264 + AAC (or AV1 + Opus, see
+// codecs()), 2 s GOPs, 2 s segments, what the demo streams too.
 function sourceArgs({ seconds, realtime, size = '640x360', rate = 30 }) {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning'];
   if (realtime) args.push('-re');
@@ -108,17 +137,22 @@ function sourceArgs({ seconds, realtime, size = '640x360', rate = 30 }) {
   args.push(
     '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}${dur}`,
     '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000${dur}`,
-    '-map', '0:v', '-map', '1:a',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p',
-    '-g', String(rate * 2), '-keyint_min', String(rate * 2), '-sc_threshold', '0',
-    '-c:a', 'aac', '-b:a', '96k');
+    '-map', '0:v', '-map', '1:a', ...encoderArgs(rate * 2));
   return args;
 }
 
 function hlsArgs({ playlistType, listSize = 0, time = 2 }) {
   const args = ['-f', muxerName(), '-hls_time', String(time), '-hls_list_size', String(listSize)];
   if (playlistType) args.push('-hls_playlist_type', playlistType);
+  if (segmentType() === 'fmp4') args.push('-hls_segment_type', 'fmp4');
   return args;
+}
+
+// hls.js errors that are not fatal still mean something was wrong with the
+// stream (a gap, a bad fragment, a stall); the tests allow none.
+function checkNoErrors(s, consoleLines) {
+  check(s.errors.length === 0, `hls.js errors: ${JSON.stringify(s.errors)}\n` +
+      `console: ${consoleLines.join(' | ')}`);
 }
 
 // Starts ffmpeg; returns { proc, done (promise of {code, signal}), stderr() }.
@@ -162,7 +196,7 @@ function parsePlaylist(text) {
   const lines = text.split('\n');
   const out = {
     text, mediaSequence: 0, targetDuration: null, type: null, endList: false,
-    segments: [], totalDuration: 0,
+    segments: [], totalDuration: 0, maps: [],
   };
   let pending = null;
   for (const line of lines) {
@@ -170,6 +204,7 @@ function parsePlaylist(text) {
     else if (line.startsWith('#EXT-X-TARGETDURATION:')) out.targetDuration = Number(line.split(':')[1]);
     else if (line.startsWith('#EXT-X-PLAYLIST-TYPE:')) out.type = line.split(':')[1];
     else if (line === '#EXT-X-ENDLIST') out.endList = true;
+    else if (line.startsWith('#EXT-X-MAP:URI="')) out.maps.push(line.slice(16, -1));
     else if (line.startsWith('#EXTINF:')) pending = parseFloat(line.slice(8));
     else if (line && !line.startsWith('#')) {
       check(pending !== null, `URI line without EXTINF: ${line}`);
@@ -247,6 +282,22 @@ async function openPlayer(browser, srv, src, scope) {
   return { page, consoleLines };
 }
 
+// The media fragments hls.js loaded (not init sections), in order.
+function mediaFragments(s) {
+  return s.fragsLoaded.filter((f) => f.type === 'main' && f.sn !== 'initSegment');
+}
+
+// fMP4: every EXT-X-MAP of the playlist was parsed, as an init section.
+function checkInitSections(s, pl, playlistUrl) {
+  const loaded = new Set(s.initSections);
+  check(pl.maps.length > 0 === (segmentType() === 'fmp4'),
+      `${pl.maps.length} EXT-X-MAP tags in a ${segmentType()} playlist:\n${pl.text}`);
+  for (const uri of pl.maps) {
+    const url = new URL(uri, playlistUrl).href;
+    check(loaded.has(url), `init section ${url} was not parsed (${JSON.stringify([...loaded])})`);
+  }
+}
+
 function snapshot(page) {
   return page.evaluate(() => window.__player.snapshot());
 }
@@ -261,7 +312,8 @@ function describe(s) {
 
 module.exports = {
   REPO, WEB, CHROMIUM, CHROMIUM_FLAGS, TestFailure,
-  log, check, sleep, mkTempDir, runTest, ffmpegPath, muxerName, sourceArgs, hlsArgs,
+  log, check, sleep, mkTempDir, runTest, ffmpegPath, muxerName, segmentType, codecs,
+  encoderArgs, sourceArgs, hlsArgs, checkNoErrors,
   startFfmpeg, runFfmpeg, parsePlaylist, readPlaylist, waitFor, startWebServer,
-  launchBrowser, openPlayer, snapshot, describe,
+  launchBrowser, openPlayer, snapshot, describe, mediaFragments, checkInitSections,
 };

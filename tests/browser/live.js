@@ -86,6 +86,7 @@ L.runTest('live', async (scope) => {
   L.check(s.fatalErrors.length === 0, `fatal hls.js error: ${JSON.stringify(s.fatalErrors)}\n` +
       `console: ${consoleLines.join(' | ')}`);
   L.check(s.videoErrors.length === 0, `video element error: ${JSON.stringify(s.videoErrors)}`);
+  L.checkNoErrors(s, consoleLines);
 
   const target = firstLevel.targetduration;
   L.check(target >= SEGMENT_SECONDS, `odd target duration ${target}`);
@@ -110,7 +111,7 @@ L.runTest('live', async (scope) => {
   L.check(lastLevel.live, 'the last playlist loaded was not live');
   L.check(lastLevel.startSN >= firstLevel.startSN + MIN_TARGET_DURATIONS,
       `window did not slide in the player: media sequence ${firstLevel.startSN} -> ${lastLevel.startSN}`);
-  const maxSn = Math.max(...s.fragsLoaded.map((f) => f.sn));
+  const maxSn = Math.max(...L.mediaFragments(s).map((f) => f.sn));
   L.check(maxSn > firstLevel.endSN,
       `no fragment beyond the first window (${firstLevel.endSN}) was loaded (max ${maxSn})`);
   L.check(s.fragFailed === 0, `failed fragments: ${JSON.stringify(s.fragsFailed)}`);
@@ -119,7 +120,8 @@ L.runTest('live', async (scope) => {
   L.check(s.decodedFrames >= advanced * 30 * 0.8,
       `decoded ${s.decodedFrames} frames over ${advanced.toFixed(1)} s of playback`);
   L.check(diskChecks > 0, 'the playlist on disk was never checked');
-  const sns = s.fragsLoaded.filter((f) => f.type === 'main').map((f) => f.sn);
+  L.checkInitSections(s, L.readPlaylist(playlistFile), `${srv.url}media/index.m3u8`);
+  const sns = L.mediaFragments(s).map((f) => f.sn);
   for (let i = 1; i < sns.length; i++) {
     L.check(sns[i] === sns[i - 1] + 1, `fragments not loaded in sequence: ${JSON.stringify(sns)}`);
   }

@@ -5,7 +5,10 @@
 #
 #   FFMPEG=build/ffmpeg/bin/ffmpeg tests/browser/run.sh [TEST...]
 #
-# TEST: server live event vod hostile demo (default: all, in that order).
+# TEST: server live event vod hostile demo, and the fMP4 runs live-fmp4
+# event-fmp4 vod-fmp4 live-av1 event-av1 discont-fmp4 (default: all, in that
+# order). A -fmp4 run is the test of that name with fMP4 segments (H.264 +
+# AAC), an -av1 run the same with AV1 + Opus.
 # Exits non-zero when any test fails; each failure says why on stderr.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,7 +18,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 export FFMPEG="${FFMPEG:-$HLSBRIDGE_ROOT/build/ffmpeg/bin/ffmpeg}"
 
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(server live event vod hostile demo)
+[ ${#tests[@]} -gt 0 ] ||
+    tests=(server live event vod hostile demo live-fmp4 event-fmp4 vod-fmp4 live-av1
+        event-av1 discont-fmp4)
 
 ensure_packages chromium
 "$HLSBRIDGE_ROOT/web/install-deps.sh"
@@ -33,15 +38,23 @@ fi
 
 failed=()
 for t in "${tests[@]}"; do
+    name=${t%%-*}
+    media=()
     case "$t" in
+    *-fmp4) media=(HLS_SEGMENT_TYPE=fmp4) ;;
+    *-av1) media=(HLS_SEGMENT_TYPE=fmp4 HLS_CODECS=av1) ;;
+    *-*) die "unknown test '$t'" ;;
+    esac
+    case "$name" in
     server) cmd=(node "$here/server-test.js") ;;
     live) cmd=(node "$here/live.js") ;;
-    event | vod | hostile) cmd=(node "$here/finished.js" "$t") ;;
+    event | vod | hostile) cmd=(node "$here/finished.js" "$name") ;;
     demo) cmd=(node "$here/demo-test.js") ;;
-    *) die "unknown test '$t' (server live event vod hostile demo)" ;;
+    discont) cmd=(node "$here/discont.js") ;;
+    *) die "unknown test '$t' (server live event vod hostile demo, -fmp4 -av1)" ;;
     esac
     log "browser test: $t"
-    if ! "${cmd[@]}"; then
+    if ! env ${media[@]+"${media[@]}"} "${cmd[@]}"; then
         failed+=("$t")
     fi
 done

@@ -7,7 +7,8 @@ What it holds:
 - the custom ffmpeg and ffprobe ($FFMPEG and $FFPROBE, else
   build/ffmpeg/bin/{ffmpeg,ffprobe} of this repository), run to the end or in
   the background, and the standard test input;
-- checks of segment files with ffprobe;
+- checks of segment files with ffprobe, and a reader of fMP4 (ISO BMFF)
+  init and media segments at box level;
 - a watcher that reads a playlist over and over while ffmpeg rewrites it;
 - tmpfs mounts that are always taken down again (root only);
 - a unittest base class with a scratch directory.
@@ -24,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import threading
@@ -890,6 +892,264 @@ def check_listed_segments(playlist_path, pl):
     """check_segment_complete for every segment `pl` lists."""
     for s in pl.segments:
         check_segment_complete(segment_path(playlist_path, s.uri), s.duration)
+
+
+# --------------------------------------------------------------------------
+# fMP4 (ISO/IEC 14496-12) at box level: what HLS needs of an init section
+# and of a media segment, read without ffprobe.
+
+class BoxError(ValueError):
+    """An MP4 file whose boxes are truncated or not what HLS needs."""
+
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"moof", b"traf"}
+
+
+def boxes(data, start=0, end=None):
+    """[(type, payload start, box end)] of the boxes in data[start:end]."""
+    end = len(data) if end is None else end
+    out, pos = [], start
+    while pos < end:
+        if end - pos < 8:
+            raise BoxError("truncated box header at %d" % pos)
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        head = 8
+        if size == 1:
+            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+            head = 16
+        elif size == 0:
+            size = end - pos
+        if size < head or pos + size > end:
+            raise BoxError("box %r at %d: size %d overruns %d" % (kind, pos, size, end))
+        out.append((kind, pos + head, pos + size))
+        pos += size
+    return out
+
+
+def _child(data, start, end, kind):
+    for k, s, e in boxes(data, start, end):
+        if k == kind:
+            return s, e
+    return None
+
+
+def _children(data, start, end, kind):
+    return [(s, e) for k, s, e in boxes(data, start, end) if k == kind]
+
+
+def _full_box(data, s):
+    version = data[s]
+    flags = int.from_bytes(data[s + 1:s + 4], "big")
+    return version, flags, s + 4
+
+
+@dataclass
+class InitTrack:
+    """A track of an init section."""
+    track_id: int
+    handler: str          # "vide", "soun"
+    timescale: int
+    sample_entry: str     # "avc1", "hvc1", "av01", "mp4a", "Opus"...
+    width: int = 0        # of the visual sample entry
+    height: int = 0
+    default_duration: int = 0   # trex
+    default_flags: int = 0      # trex
+
+
+def read_init(data):
+    """Reads an init section: ftyp, then moov with mvex (a fragmented
+    file) and no sample in any track. Returns {track_id: InitTrack}."""
+    top = boxes(data)
+    kinds = [k for k, _, _ in top]
+    if kinds[:2] != [b"ftyp", b"moov"]:
+        raise BoxError("init section boxes %r, want ftyp then moov" % kinds)
+    if b"moof" in kinds or b"mdat" in kinds:
+        raise BoxError("init section holds media: %r" % kinds)
+    _, ms, me = top[1]
+    mvex = _child(data, ms, me, b"mvex")
+    if mvex is None:
+        raise BoxError("moov without mvex: not a fragmented MP4")
+    trex = {}
+    for s, _e in _children(data, mvex[0], mvex[1], b"trex"):
+        _, _, p = _full_box(data, s)
+        tid, _desc, dur, _size, flags = struct.unpack(">IIIII", data[p:p + 20])
+        trex[tid] = (dur, flags)
+    tracks = {}
+    for ts, te in _children(data, ms, me, b"trak"):
+        tkhd = _child(data, ts, te, b"tkhd")
+        version, _, p = _full_box(data, tkhd[0])
+        track_id = struct.unpack(">I", data[p + (16 if version else 8):][:4])[0]
+        mdia = _child(data, ts, te, b"mdia")
+        hs, _ = _child(data, mdia[0], mdia[1], b"hdlr")
+        handler = data[hs + 8:hs + 12].decode("latin-1")
+        mds, _ = _child(data, mdia[0], mdia[1], b"mdhd")
+        version, _, p = _full_box(data, mds)
+        timescale = struct.unpack(">I", data[p + (16 if version else 8):][:4])[0]
+        minf = _child(data, mdia[0], mdia[1], b"minf")
+        stbl = _child(data, minf[0], minf[1], b"stbl")
+        ss, se = _child(data, stbl[0], stbl[1], b"stsd")
+        _, _, p = _full_box(data, ss)
+        entries = boxes(data, p + 4, se)
+        kind, es, _ = entries[0]
+        t = InitTrack(track_id, handler, timescale, kind.decode("latin-1"))
+        if handler == "vide":
+            # VisualSampleEntry: 6 reserved, data_reference_index, 16 bytes
+            # of pre-defined and reserved fields, then width and height.
+            t.width, t.height = struct.unpack(">HH", data[es + 24:es + 28])
+        for name in (b"stts", b"stsz", b"stco"):
+            b = _child(data, stbl[0], stbl[1], name)
+            if b is not None and name != b"stsz" and struct.unpack(">I", data[b[0] + 4:b[0] + 8])[0]:
+                raise BoxError("track %d of the init section has samples (%r)" % (track_id, name))
+        t.default_duration, t.default_flags = trex.get(track_id, (0, 0))
+        tracks[track_id] = t
+    return tracks
+
+
+@dataclass
+class Fragment:
+    """One track's run in a media segment."""
+    track_id: int
+    base_time: int              # tfdt baseMediaDecodeTime
+    durations: List[int]        # of each sample
+    first_flags: int            # flags of the first sample
+
+    def end_time(self):
+        return self.base_time + sum(self.durations)
+
+
+_NON_SYNC = 0x10000  # sample_is_non_sync_sample
+
+
+def read_media_segment(data, tracks):
+    """Reads a media segment of an fMP4 stream whose init section gave
+    `tracks` (read_init): one moof first (a 'styp' may precede it), then its
+    mdat, nothing else. Returns {track_id: Fragment}."""
+    top = boxes(data)
+    kinds = [k for k, _, _ in top]
+    if kinds and kinds[0] == b"styp":
+        kinds, top = kinds[1:], top[1:]
+    if kinds != [b"moof", b"mdat"]:
+        raise BoxError("media segment boxes %r, want moof then mdat" % kinds)
+    _, ms, me = top[0]
+    frags = {}
+    for ts, te in _children(data, ms, me, b"traf"):
+        hs, _ = _child(data, ts, te, b"tfhd")
+        _, flags, p = _full_box(data, hs)
+        track_id = struct.unpack(">I", data[p:p + 4])[0]
+        p += 4
+        default_dur = tracks[track_id].default_duration
+        default_flags = tracks[track_id].default_flags
+        if flags & 0x1:
+            p += 8
+        if flags & 0x2:
+            p += 4
+        if flags & 0x8:
+            default_dur = struct.unpack(">I", data[p:p + 4])[0]
+            p += 4
+        if flags & 0x10:
+            p += 4
+        if flags & 0x20:
+            default_flags = struct.unpack(">I", data[p:p + 4])[0]
+        tfdt = _child(data, ts, te, b"tfdt")
+        if tfdt is None:
+            raise BoxError("track %d: no tfdt" % track_id)
+        version, _, p = _full_box(data, tfdt[0])
+        base = struct.unpack(">Q" if version else ">I", data[p:p + (8 if version else 4)])[0]
+        durations, first_flags = [], None
+        for rs, _re in _children(data, ts, te, b"trun"):
+            _, tflags, p = _full_box(data, rs)
+            count = struct.unpack(">I", data[p:p + 4])[0]
+            p += 4
+            if tflags & 0x1:
+                p += 4
+            run_first = None
+            if tflags & 0x4:
+                run_first = struct.unpack(">I", data[p:p + 4])[0]
+                p += 4
+            for i in range(count):
+                dur, sflags = default_dur, default_flags
+                if tflags & 0x100:
+                    dur = struct.unpack(">I", data[p:p + 4])[0]
+                    p += 4
+                if tflags & 0x200:
+                    p += 4
+                if tflags & 0x400:
+                    sflags = struct.unpack(">I", data[p:p + 4])[0]
+                    p += 4
+                if tflags & 0x800:
+                    p += 4
+                if i == 0 and run_first is not None:
+                    sflags = run_first
+                if first_flags is None:
+                    first_flags = sflags
+                durations.append(dur)
+        if not durations:
+            raise BoxError("track %d: no sample" % track_id)
+        frags[track_id] = Fragment(track_id, base, durations, first_flags)
+    return frags
+
+
+def check_fmp4_stream(init_path, segment_paths):
+    """Box-level checks of an fMP4 stream: the init section, then every
+    segment: moof first, each video track starting with a sync sample, and
+    for every track a tfdt equal to the end of the same track in the segment
+    before (no gap, no overlap) within one frame (video: one sample's
+    duration; audio: one frame). Returns (tracks, [fragments per segment])."""
+    with open(init_path, "rb") as f:
+        tracks = read_init(f.read())
+    out, prev = [], None
+    for path in segment_paths:
+        with open(path, "rb") as f:
+            try:
+                frags = read_media_segment(f.read(), tracks)
+            except BoxError as e:
+                raise BoxError("%s: %s" % (path, e))
+        for tid, fr in frags.items():
+            if tracks[tid].handler == "vide" and fr.first_flags & _NON_SYNC:
+                raise BoxError("%s: track %d starts with a non-key frame" % (path, tid))
+            if prev is not None and tid in prev:
+                gap = fr.base_time - prev[tid].end_time()
+                tolerance = max(prev[tid].durations)
+                if abs(gap) > tolerance:
+                    raise BoxError("%s: track %d tfdt %d, but the segment before ends at %d"
+                                   % (path, tid, fr.base_time, prev[tid].end_time()))
+        out.append(frags)
+        prev = frags
+    return tracks, out
+
+
+def splice_flv(first, second, out, offset_ms):
+    """Writes `out`: the FLV file `first`, then the tags of `second` with
+    their timestamps moved `offset_ms` later and without its script (metadata)
+    tags. When `second` was encoded with other parameters, its sequence
+    headers come mid-stream, as from an RTMP encoder that changed its
+    resolution; FFmpeg's FLV demuxer then sends the new extradata with the
+    next packet."""
+    def tags(data):
+        if data[:3] != b"FLV":
+            raise ValueError("not an FLV file")
+        pos = struct.unpack(">I", data[5:9])[0] + 4
+        while pos + 11 <= len(data):
+            kind = data[pos] & 0x1F
+            size = int.from_bytes(data[pos + 1:pos + 4], "big")
+            ts = int.from_bytes(data[pos + 4:pos + 7], "big") | data[pos + 7] << 24
+            yield kind, ts, data[pos + 11:pos + 11 + size], data[pos:pos + 1], data[pos + 8:pos + 11]
+            pos += 11 + size + 4
+
+    with open(first, "rb") as f:
+        a = f.read()
+    with open(second, "rb") as f:
+        b = f.read()
+    parts = [a]
+    for kind, ts, body, type_byte, stream_id in tags(b):
+        if kind == 18:
+            continue
+        ts += offset_ms
+        head = (type_byte + len(body).to_bytes(3, "big") + (ts & 0xFFFFFF).to_bytes(3, "big")
+                + bytes([ts >> 24 & 0xFF]) + stream_id)
+        parts += [head, body, struct.pack(">I", len(head) + len(body))]
+    with open(out, "wb") as f:
+        f.write(b"".join(parts))
 
 
 # --------------------------------------------------------------------------
