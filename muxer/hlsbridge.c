@@ -46,6 +46,7 @@
 #include "libavutil/avstring.h"
 #include "libavutil/bprint.h"
 #include "libavutil/dict.h"
+#include "libavutil/intreadwrite.h"
 #include "libavutil/mathematics.h"
 #include "libavutil/mem.h"
 #include "libavutil/opt.h"
@@ -117,6 +118,12 @@ enum HLSBridgeState {
      * dropped until a reference key packet one target duration after the
      * failed segment's start, where it would have been cut. */
     HLSBRIDGE_DROPPING,
+    /* fMP4, before the first segment muxer: a stream lacks the codec
+     * parameters (extradata) that the init section must hold, e.g. AAC
+     * copied from MPEG-TS, whose AudioSpecificConfig comes with the first
+     * packet. Media is dropped until a reference key packet finds them all,
+     * or one target duration has passed. */
+    HLSBRIDGE_STARTING,
     /* The segment muxer is being freed: its files are closed, nothing is
      * published. */
     HLSBRIDGE_CLOSING,
@@ -218,6 +225,8 @@ typedef struct HLSBridgeContext {
     int64_t jump_threshold;          ///< forward jump that is a discontinuity, ref_tb
     int64_t back_threshold;          ///< backward jump that is a discontinuity, ref_tb
     int err;                         ///< sticky error, returned by the next call
+    int probing;                     ///< the segment muxer writes to memory (probe_segmenter())
+    uint64_t maps_lost;              ///< init sections the core lost, as last seen
     enum HLSBridgeState state;       ///< where packets go
 
     HLSBridgePacket pkt;             ///< the packet being forwarded
@@ -305,14 +314,29 @@ static int64_t wall_ms(void)
  * Takes the failure that the core's publisher met since the last call, if
  * any. A segment that could not be made durable, a playlist write that
  * failed: the core logged it and recovers (report_publication() counts them
- * at the end); only a lack of memory stops the stream.
+ * at the end); only a lack of memory stops the stream. An init section that
+ * could not be made durable is the one failure the muxer must act on: the
+ * core lists none of the segments that need it, so the next reference key
+ * packet starts a segment muxer, with a new one.
  */
 static void take_publish_errors(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
+    hlsbridge_playlist_stats st;
+    int ret = hlsbridge_playlist_take_error(c->pl);
 
-    if (hlsbridge_playlist_take_error(c->pl) == AVERROR(ENOMEM))
+    if (ret == AVERROR(ENOMEM))
         c->err = AVERROR(ENOMEM);
+    if (ret >= 0 || hlsbridge_playlist_get_stats(c->pl, &st) < 0 ||
+        st.maps_lost == c->maps_lost)
+        return;
+    c->maps_lost       = st.maps_lost;
+    c->discont_pending = 1;
+    if (c->state == HLSBRIDGE_WRITING) {
+        av_log(s, AV_LOG_WARNING, "The init section was lost; segments start "
+               "again with a new one at the next key frame\n");
+        c->state = HLSBRIDGE_RESTARTING;
+    }
 }
 
 /*
@@ -401,6 +425,8 @@ static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
     HLSBridgeContext *c = s->priv_data;
     int ret;
 
+    if (c->probing)
+        return avio_open_dyn_buf(pb);
     ret = s->io_open(s, pb, url, flags, options);
     if (ret < 0) {
         av_log(s, AV_LOG_ERROR, "Cannot open '%s': %s\n", url, av_err2str(ret));
@@ -494,8 +520,14 @@ static int hlsbridge_io_close2(AVFormatContext *inner, AVIOContext *pb)
 {
     AVFormatContext *s  = inner->opaque;
     HLSBridgeContext *c = s->priv_data;
+    uint8_t *buf;
     int ret;
 
+    if (c->probing) {
+        avio_close_dyn_buf(pb, &buf);
+        av_free(buf);
+        return 0;
+    }
     if (pb && pb == c->init.pb)
         return close_init(s, pb);
     if (!pb || pb != c->cur.pb)
@@ -604,7 +636,7 @@ static av_cold int open_playlist(AVFormatContext *s)
  * Segment files go through avio, which creates no directory: the core
  * creates the directory of the first file name and checks that files can be
  * made there (and that the name holds no control character), before the
- * first segment.
+ * first segment; with fMP4, the same for the init files.
  */
 static av_cold int prepare_segment_dir(AVFormatContext *s)
 {
@@ -614,6 +646,14 @@ static av_cold int prepare_segment_dir(AVFormatContext *s)
     char *first;
     int ret;
 
+    /* fMP4: the init files' directory too, and a name the playlist can
+     * carry (no control character), before any media is written. */
+    if (c->init_template && local_path(c->init_template) &&
+        (ret = hlsbridge_playlist_prepare_dir(c->pl, local_path(c->init_template))) < 0) {
+        av_log(s, AV_LOG_ERROR, "hls_fmp4_init_filename: %s\n",
+               hlsbridge_playlist_error(c->pl));
+        return ret;
+    }
     if (!tmpl)
         return 0;
     /* The first file name, where "%%" is one '%'. */
@@ -1040,6 +1080,54 @@ static av_cold void init_reference_clock(AVFormatContext *s)
         c->frame_dur = av_rescale_q(1, av_inv_q(ref->avg_frame_rate), c->ref_tb);
 }
 
+/*
+ * fMP4: the index of a stream whose codec needs extradata in its MP4 sample
+ * entry (avcC, hvcC, av1C, esds, dOps) and has none yet, else -1. The init
+ * section is written once, at the segment muxer's start, so it must wait.
+ */
+static int missing_parameters(const AVFormatContext *s)
+{
+    const HLSBridgeContext *c = s->priv_data;
+    static const enum AVCodecID need[] = {
+        AV_CODEC_ID_H264, AV_CODEC_ID_HEVC, AV_CODEC_ID_AV1, AV_CODEC_ID_AAC,
+        AV_CODEC_ID_OPUS,
+    };
+
+    if (c->segment_type != HLSBRIDGE_SEGMENT_FMP4)
+        return -1;
+    for (int i = 0; i < s->nb_streams; i++) {
+        const AVCodecParameters *par = s->streams[i]->codecpar;
+        for (int k = 0; k < FF_ARRAY_ELEMS(need); k++)
+            if (par->codec_id == need[k] && !par->extradata_size)
+                return i;
+    }
+    return -1;
+}
+
+/*
+ * fMP4 with codec parameters still missing: the segment muxer is built (its
+ * options checked, the streams' time bases set) with its output in memory,
+ * then freed; the first real one starts when the parameters have come (see
+ * HLSBRIDGE_STARTING). No file is made.
+ */
+static av_cold int probe_segmenter(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    av_log(s, AV_LOG_VERBOSE, "Stream #%d has no codec parameters yet: the "
+           "first init section waits for them\n", missing_parameters(s));
+    c->probing = 1;
+    ret = open_segmenter(s);
+    c->state = HLSBRIDGE_CLOSING;
+    avformat_free_context(c->seg);
+    c->seg         = NULL;
+    c->probing     = 0;
+    c->init.count  = 0;
+    c->state       = HLSBRIDGE_STARTING;
+    return ret;
+}
+
 static av_cold int hlsbridge_init(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
@@ -1062,7 +1150,7 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
      * first segment file). */
     if ((ret = open_playlist(s)) < 0 ||
         (ret = prepare_segment_dir(s)) < 0 ||
-        (ret = open_segmenter(s)) < 0)
+        (ret = missing_parameters(s) >= 0 ? probe_segmenter(s) : open_segmenter(s)) < 0)
         return ret;
     init_reference_clock(s);
 
@@ -1084,16 +1172,6 @@ static int write_segmenter_header(HLSBridgeContext *c)
     if (ret >= 0 && c->init.failed)
         ret = c->init.failed;
     return ret;
-}
-
-static int hlsbridge_write_header(AVFormatContext *s)
-{
-    HLSBridgeContext *c = s->priv_data;
-    int ret;
-
-    if ((ret = write_segmenter_header(c)) < 0)
-        return ret;
-    return c->err;
 }
 
 /*
@@ -1220,6 +1298,30 @@ static void drop_segment(AVFormatContext *s, int err)
 }
 
 /*
+ * A segment muxer could not start (its first file or its init section could
+ * not be written): it is freed, and media is dropped from this packet on
+ * until the next cut point. Only a lack of memory is fatal.
+ */
+static int segmenter_failed(AVFormatContext *s, int err)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    stop_segmenter(s);
+    if (err == AVERROR(ENOMEM)) {
+        /* Fatal: every later call returns it, with no segment muxer. */
+        c->err = err;
+        return err;
+    }
+    av_log(s, AV_LOG_ERROR, "Cannot start segment %"PRId64": %s; media is "
+           "dropped until the next segment\n",
+           c->start_number + c->segments_opened, av_err2str(err));
+    segment_reset(&c->cur);
+    c->discont_pending = 1;
+    c->state           = HLSBRIDGE_DROPPING;
+    return 0;
+}
+
+/*
  * Starts a segment muxer whose first segment opens with pkt, a reference key
  * packet, so that its cut schedule starts there. Only a lack of memory is
  * fatal: after any other failure media is dropped until the next cut point.
@@ -1231,28 +1333,29 @@ static int start_segmenter(AVFormatContext *s, AVPacket *pkt)
 
     c->state = HLSBRIDGE_WRITING;
     if ((ret = open_segmenter(s)) < 0 ||
-        (ret = write_segmenter_header(c)) < 0) {
-        stop_segmenter(s);
-        if (ret == AVERROR(ENOMEM)) {
-            /* Fatal: every later call returns it, with no segment muxer. */
-            c->err = ret;
-            return ret;
-        }
-        av_log(s, AV_LOG_ERROR, "Cannot start segment %"PRId64": %s; media "
-               "is dropped until the next segment\n",
-               c->start_number + c->segments_opened, av_err2str(ret));
-        /* The dropped media starts with this packet. */
-        segment_reset(&c->cur);
-        c->discont_pending = 1;
-        c->state           = HLSBRIDGE_DROPPING;
-        return 0;
-    }
+        (ret = write_segmenter_header(c)) < 0)
+        return segmenter_failed(s, ret);
     ret = write_to_segmenter(c, pkt);
     if (ret < 0 && c->cur.pb && c->cur.pb->error < 0) {
         drop_segment(s, c->cur.pb->error);
         ret = 0;
     }
     return ret;
+}
+
+static int hlsbridge_write_header(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    /* Waiting for codec parameters: the segment muxer starts later. */
+    if (c->seg && (ret = write_segmenter_header(c)) < 0) {
+        /* An init section lost to a full disk is a lost segment: media is
+         * dropped and the segment muxer tried again at the next cut. */
+        if (!c->init.failed || (ret = segmenter_failed(s, ret)) < 0)
+            return ret;
+    }
+    return c->err;
 }
 
 /*
@@ -1302,6 +1405,27 @@ static int dropped_enough(const HLSBridgeContext *c)
                          c->hls_time - HLSBRIDGE_CUT_TOLERANCE, AV_TIME_BASE_Q) >= 0;
 }
 
+/*
+ * fMP4: the first segment muxer starts at a reference key packet once every
+ * stream has its codec parameters; after one target duration without them
+ * it starts all the same (the init section then lacks them: said once).
+ */
+static int start_when_ready(AVFormatContext *s, AVPacket *pkt)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int missing         = missing_parameters(s);
+
+    if (missing >= 0) {
+        if (!c->cur.has_ref || !dropped_enough(c))
+            return 0;
+        av_log(s, AV_LOG_WARNING, "Stream #%d: no codec parameters (extradata) "
+               "after %s s; the init section is written without them and "
+               "players may not decode it\n", missing,
+               av_ts2timestr(segment_duration(&c->cur, &c->pkt), &c->ref_tb));
+    }
+    return restart_segmenter(s, pkt);
+}
+
 /* Passes a packet to the segment muxer; see drop_segment(). */
 static int forward_packet(AVFormatContext *s, AVPacket *pkt)
 {
@@ -1342,6 +1466,8 @@ static int route_packet(AVFormatContext *s, AVPacket *pkt, int is_key_ref)
         return c->seg ? forward_packet(s, pkt) : 0;
     case HLSBRIDGE_DROPPING:
         return is_key_ref && dropped_enough(c) ? restart_segmenter(s, pkt) : 0;
+    case HLSBRIDGE_STARTING:
+        return is_key_ref ? start_when_ready(s, pkt) : 0;
     default:
         return forward_packet(s, pkt);
     }
@@ -1385,16 +1511,22 @@ static int take_new_extradata(AVFormatContext *s, const AVPacket *pkt)
     size_t size;
     const uint8_t *data = av_packet_get_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA,
                                                   &size);
-    int ret;
+    int ret, first;
 
     if (!data || !size || size > INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE ||
         (size == par->extradata_size && !memcmp(data, par->extradata, size)))
         return 0;
+    first = !par->extradata_size;
     if ((ret = ff_alloc_extradata(par, size)) < 0)
         return ret;
     memcpy(par->extradata, data, size);
     if (par->codec_type == AVMEDIA_TYPE_VIDEO)
         probe_frame_size(par, pkt);
+    /* Parameters that were missing, not changed (a bitstream filter's
+     * first output): MPEG-TS carries them in band, and an fMP4 segment
+     * muxer waits for them (HLSBRIDGE_STARTING). */
+    if (first)
+        return 0;
     av_log(s, AV_LOG_INFO, "Stream #%d: new codec parameters; the next "
            "segment starts a discontinuity%s\n", pkt->stream_index,
            c->segment_type == HLSBRIDGE_SEGMENT_FMP4 ?
@@ -1417,6 +1549,8 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
 
     if (c->err)
         return c->err;
+    if (pkt->side_data_elems && (ret = take_new_extradata(s, pkt)) < 0)
+        return c->err = ret;
     /* Every segment starts with a key frame of the reference stream: what
      * comes before the first one (a copy joined mid-GOP) could not be
      * decoded anyway. */
@@ -1426,9 +1560,6 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
                    "frame of stream #%d\n", c->ref_stream);
         return 0;
     }
-
-    if (pkt->side_data_elems && (ret = take_new_extradata(s, pkt)) < 0)
-        return c->err = ret;
 
     c->pkt.is_ref = 0;
     c->pkt.jump   = 0;
@@ -1534,9 +1665,22 @@ static int hlsbridge_check_bitstream(AVFormatContext *s, AVStream *st,
     const FFOutputFormat *ofmt;
     int ret;
 
-    /* No segment muxer while media is dropped: ask again at a later packet. */
-    if (!seg)
+    /* No segment muxer while media is dropped: ask again at a later packet.
+     * Before the first fMP4 one, a stream without codec parameters gets the
+     * filter whose first output carries them as new extradata, which the
+     * init section waits for: ADTS AAC the one the mp4 muxer would ask for,
+     * video (H.264, HEVC, AV1 copied from MPEG-TS) the one that reads its
+     * in-band parameter sets. */
+    if (!seg) {
+        if (c->state != HLSBRIDGE_STARTING || st->codecpar->extradata_size)
+            return 0;
+        if (st->codecpar->codec_id == AV_CODEC_ID_AAC && pkt->size > 2 &&
+            (AV_RB16(pkt->data) & 0xfff0) == 0xfff0)
+            return ff_stream_add_bitstream_filter(st, "aac_adtstoasc", NULL);
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+            return ff_stream_add_bitstream_filter(st, "extract_extradata", NULL);
         return 0;
+    }
     ofmt = ffofmt(seg->oformat);
     if (!ofmt->check_bitstream)
         return 1;

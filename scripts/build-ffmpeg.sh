@@ -95,7 +95,7 @@ configure_args=(
     --enable-encoder=libx264,libx265,libsvtav1,libopus,aac
     --enable-decoder=wrapped_avframe,pcm_s16le,h264,hevc,libdav1d,opus,aac
     --enable-parser=h264,hevc,av1,opus,aac
-    --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb,aac_adtstoasc
+    --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb,aac_adtstoasc,extract_extradata
     --enable-swscale --enable-swresample
 )
 

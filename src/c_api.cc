@@ -129,6 +129,7 @@ int CopyStats(hlsbridge_playlist* pl, hlsbridge_playlist_stats* stats) {
   const hlsbridge::PublisherStats ps = pl->publisher->GetStats();
   stats->segments_queued = ps.queued;
   stats->segments_lost = ps.segments_lost;
+  stats->maps_lost = ps.maps_lost;
   stats->publish_latency_p50_us = ps.latency_p50_us;
   stats->publish_latency_p99_us = ps.latency_p99_us;
   stats->publish_latency_max_us = ps.latency_max_us;

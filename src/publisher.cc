@@ -141,6 +141,7 @@ PublisherStats Publisher::GetStats() const {
   st.queued = static_cast<unsigned>(queue_.size() + in_progress_);
   st.segments_listed = segments_listed_;
   st.segments_lost = segments_lost_;
+  st.maps_lost = maps_lost_;
   st.latency_samples = latencies_.size();
   st.latency_max_us = latency_max_us_;
   if (!latencies_.empty()) {
@@ -264,6 +265,10 @@ void Publisher::SetMap(const Job& job, const Status& durable) {
   }
   map_lost_ = true;
   discontinuity_pending_ = true;
+  {
+    MutexLock l(&mu_);
+    ++maps_lost_;
+  }
   Log(LogLevel::kError, s.message() + ": init section \"" + job.segment.uri +
                             "\" is not listed; the segments that need it "
                             "are left out until the next one");

@@ -45,6 +45,7 @@ struct PublisherStats {
   unsigned queued = 0;          // jobs waiting or in progress now
   uint64_t segments_listed = 0;  // added to the playlist
   uint64_t segments_lost = 0;    // refused or not durable: never listed
+  uint64_t maps_lost = 0;        // init sections refused or not durable
   // Submit() to the first published playlist that lists the segment, over
   // the last kLatencySamples listed segments; 0 when none yet.
   int64_t latency_p50_us = 0;
@@ -155,6 +156,7 @@ class Publisher {
   Status finish_status_ GUARDED_BY(mu_);  // of the last kFinish job
   uint64_t segments_listed_ GUARDED_BY(mu_) = 0;
   uint64_t segments_lost_ GUARDED_BY(mu_) = 0;
+  uint64_t maps_lost_ GUARDED_BY(mu_) = 0;
   std::vector<int64_t> latencies_ GUARDED_BY(mu_);  // ring of samples
   uint64_t latency_count_ GUARDED_BY(mu_) = 0;
   int64_t latency_max_us_ GUARDED_BY(mu_) = 0;

@@ -182,6 +182,9 @@ typedef struct {
     int64_t publish_latency_p99_us;
     int64_t publish_latency_max_us;
     uint64_t publish_latency_samples;
+    /* Init sections (submit_map) refused or not made durable: the segments
+     * after each are lost until the next map is submitted. (1.2.0) */
+    uint64_t maps_lost;
 } hlsbridge_playlist_stats;
 
 /* Fills *opts with the defaults (all zero/NULL, fsync_file, fsync_dir,

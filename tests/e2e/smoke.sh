@@ -23,7 +23,8 @@ extinf_sum() { awk -F'[:,]' '/^#EXTINF:/ { s += $2 } END { printf "%.6f", s }' "
 help=$("$FFMPEG" -hide_banner -h muxer=hlsbridge 2>&1)
 for opt in hls_time hls_list_size hls_playlist_type hls_segment_filename hls_base_url \
     hls_flags delete_segments program_date_time discont_start segment_fsync \
-    start_number segment_format segment_format_options segment_options; do
+    start_number segment_format segment_format_options segment_options hls_segment_type \
+    hls_fmp4_init_filename; do
     grep -q -- "$opt" <<<"$help" || fail "-h muxer=hlsbridge does not mention $opt"
 done
 pass "-h muxer=hlsbridge documents the options"

@@ -330,7 +330,7 @@ class HlsCompatTest(TempDirTest):
             (["-hls_enc", "1"], "hls_enc: not supported by hlsbridge: AES-128"),
             (["-var_stream_map", "v:0"], "var_stream_map: not supported"),
             (["-master_pl_name", "master.m3u8"], "master_pl_name: not supported"),
-            (["-hls_segment_type", "fmp4"], "hls_segment_type: not supported"),
+            (["-hls_fmp4_init_resend", "1"], "hls_fmp4_init_resend: not supported"),
             (["-method", "PUT"], "method: not supported"),
             (["-hls_init_time", "1"], "hls_init_time: not supported"),
             (["-hls_start_number_source", "epoch"], "hls_start_number_source: not supported"),

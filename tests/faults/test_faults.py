@@ -29,7 +29,7 @@ import hlstest as ht  # noqa: E402
 
 ENOSPC_TEXT = "No space left on device"
 EROFS_TEXT = "Read-only file system"
-SEGMENT_NUMBER_RE = re.compile(r"(\d+)\.ts$")
+SEGMENT_NUMBER_RE = re.compile(r"(\d+)\.(?:ts|m4s)$")
 
 
 def setUpModule():
@@ -244,14 +244,16 @@ class DiskFullTest(FaultTest):
     """A small tmpfs fills up mid-stream."""
 
     def fill_disk(self, d, input_args=None, hls_time=1, list_size=4, size=DISK_FULL_SIZE,
-                  full_for=2.5):
-        """Starts a live run into tmpfs d, waits until the disk is full and for
-        `full_for` seconds more. Returns (ffmpeg, watcher, playlist)."""
+                  full_for=2.5, extra=()):
+        """Starts a live run into tmpfs d (more muxer options in `extra`),
+        waits until the disk is full and for `full_for` seconds more.
+        Returns (ffmpeg, watcher, playlist)."""
         playlist = os.path.join(d, "index.m3u8")
         if input_args is None:
             input_args = live_input("%d" % VIDEO_BPS, "%d" % AUDIO_BPS)
         ff = ht.FFmpeg([*input_args, "-t", "90",
-                        *ht.hlsbridge_args(playlist, hls_time=hls_time, list_size=list_size)])
+                        *ht.hlsbridge_args(playlist, hls_time=hls_time, list_size=list_size,
+                                           extra=extra)])
         self.addCleanup(ff.kill)
         watcher = ht.PlaylistWatcher(playlist)
         watcher.__enter__()
@@ -301,6 +303,55 @@ class DiskFullTest(FaultTest):
         with ht.tmpfs(self.dir, size=DISK_FULL_SIZE) as d:
             ff, watcher, playlist = self.fill_disk(d)
             self.check_resumes(d, ff, watcher, playlist, resume_within=8)
+
+    def test_fmp4_disk_full_resumes_when_space_returns(self):
+        # fMP4: the segment muxer that starts again after the lost segments
+        # writes a new init section while the disk is still full, which is
+        # lost too; once space returns, segments are listed again under an
+        # init section that exists (assert_playlist_ok decodes each segment
+        # after the EXT-X-MAP that applies to it).
+        with ht.tmpfs(self.dir, size=DISK_FULL_SIZE) as d:
+            ff, watcher, playlist = self.fill_disk(d, extra=["-hls_segment_type", "fmp4"],
+                                                   full_for=3.5)
+            self.check_resumes(d, ff, watcher, playlist, resume_within=8)
+            maps = {s.map_uri for _, _, pl in watcher.versions for s in pl.segments}
+            self.assertTrue(maps and None not in maps, "fMP4 segments without EXT-X-MAP")
+
+    def test_fmp4_init_section_lost_to_full_disk_is_written_again(self):
+        # The disk is full before the first init section: it is lost like a
+        # segment, media is dropped, and once space returns a new segment
+        # muxer writes it again; nothing is listed before that.
+        with ht.tmpfs(self.dir, size=DISK_FULL_SIZE) as d:
+            filler = os.path.join(d, "filler")
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                while os.write(fd, b"\0" * 4096) > 0:
+                    pass
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            playlist = os.path.join(d, "index.m3u8")
+            ff = ht.FFmpeg([*live_input("%d" % VIDEO_BPS, "%d" % AUDIO_BPS), "-t", "60",
+                            *ht.hlsbridge_args(playlist, hls_time=1, list_size=4,
+                                               extra=["-hls_segment_type", "fmp4"])])
+            self.addCleanup(ff.kill)
+            line = ff.wait_for_stderr(r"Init section .* was not written completely", timeout=20)
+            self.assertIsNotNone(line, ff.stderr_tail(30))
+            log("fmp4 init on a full disk: " + line.strip())
+            time.sleep(2)
+            self.assertTrue(ff.alive(), ff.stderr_tail(30))
+            self.assertFalse(os.path.exists(playlist), "a playlist was published without "
+                             "its init section")
+            os.remove(filler)
+            with ht.PlaylistWatcher(playlist) as watcher:
+                pl = watcher.wait_for(lambda p: len(p.segments) >= 2, timeout=10)
+                self.assertIsNotNone(pl, "nothing listed 10 s after space returned:\n%s"
+                                     % ff.stderr_tail(30))
+            ff.kill()
+            self.assert_watch_clean(watcher)
+            self.assertTrue(all(s.map_uri for s in pl.segments), pl.text)
+            self.assert_playlist_ok(playlist, pl, "after the init section was written again")
 
     def test_disk_full_mid_segment_at_high_bitrate_resumes(self):
         # 2 Mb/s (constant: x264 pads with filler data) in 2 s segments: a

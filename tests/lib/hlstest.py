@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -601,9 +602,9 @@ def read_multivariant_playlist(path):
 
 
 def segment_path(playlist_path, uri):
-    """File of a relative segment URI (the tests use plain names, no
-    percent-encoding)."""
-    return os.path.normpath(os.path.join(os.path.dirname(playlist_path), uri))
+    """File of a relative segment URI, percent-encoding decoded."""
+    return os.path.normpath(os.path.join(os.path.dirname(playlist_path),
+                                         urllib.parse.unquote(uri)))
 
 
 def temp_files(directory):
@@ -866,18 +867,35 @@ def count_frames(path):
         return {}
 
 
-def check_segment_complete(path, duration, fps=FPS):
+def check_segment_complete(path, duration, fps=FPS, init=None):
     """Asserts that a listed segment is whole: it exists, is a whole number of
-    188-byte TS packets, decodes without error, and holds as many video frames
-    as its EXTINF says (within one frame) plus some audio (when it lasts
-    0.5 s or more)."""
+    188-byte TS packets (or, with the path of its fMP4 init section, one
+    moof and its mdat), decodes without error (an fMP4 segment after its
+    init section), and holds as many video frames as its EXTINF says (within
+    one frame) plus some audio (when it lasts 0.5 s or more)."""
     if not os.path.isfile(path):
         raise AssertionError("listed segment %s does not exist" % path)
     size = os.path.getsize(path)
-    if size == 0 or size % 188:
+    if init is None and (size == 0 or size % 188):
         raise AssertionError("segment %s: %d bytes, not a whole number of TS packets"
                              % (path, size))
-    frames = decode_frames(path)
+    if init is None:
+        frames = decode_frames(path)
+    else:
+        if not os.path.isfile(init):
+            raise AssertionError("init section %s of segment %s does not exist" % (init, path))
+        with open(init, "rb") as f:
+            head = f.read()
+        with open(path, "rb") as f:
+            body = f.read()
+        try:
+            read_media_segment(body, read_init(head))
+        except BoxError as e:
+            raise AssertionError("segment %s: %s" % (path, e))
+        with tempfile.NamedTemporaryFile(suffix=".mp4") as whole:
+            whole.write(head + body)
+            whole.flush()
+            frames = decode_frames(whole.name)
     want = duration * fps
     if abs(frames.get("video", 0) - want) > 1:
         raise AssertionError("segment %s: %d video frames decoded, EXTINF %.3f s means %.0f"
@@ -888,10 +906,12 @@ def check_segment_complete(path, duration, fps=FPS):
     return frames
 
 
-def check_listed_segments(playlist_path, pl):
-    """check_segment_complete for every segment `pl` lists."""
+def check_listed_segments(playlist_path, pl, fps=FPS):
+    """check_segment_complete for every segment `pl` lists, each with the
+    init section (EXT-X-MAP) that applies to it."""
     for s in pl.segments:
-        check_segment_complete(segment_path(playlist_path, s.uri), s.duration)
+        init = segment_path(playlist_path, s.map_uri) if s.map_uri else None
+        check_segment_complete(segment_path(playlist_path, s.uri), s.duration, fps, init)
 
 
 # --------------------------------------------------------------------------

@@ -338,6 +338,7 @@ TEST_F(PublisherTest, LostMapLosesItsSegmentsUntilTheNextMap) {
   EXPECT_EQ(err.os_errno(), ENOSPC);
   EXPECT_NE(err.message().find("init_1.mp4"), std::string::npos) << err.message();
   EXPECT_EQ(publisher_->GetStats().segments_lost, 1u);
+  EXPECT_EQ(publisher_->GetStats().maps_lost, 1u);
 }
 
 TEST_F(PublisherTest, RefusedMapIsReportedNowAndItsSegmentsLost) {
