@@ -63,20 +63,30 @@ bool IsUriChar(unsigned char c) {
 }
 
 // Validates a published playlist; returns its media sequence.
-uint64_t Validate(const std::string& text, uint64_t prev_seq, bool endlist_expected) {
-  Check(text.rfind("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:", 0) == 0);
+// `independent`: EXT-X-INDEPENDENT-SEGMENTS expected. A playlist whose
+// segments have an init section says version 6, and EXT-X-MAP comes before
+// the first of them.
+uint64_t Validate(const std::string& text, uint64_t prev_seq, bool endlist_expected,
+                  bool independent) {
+  Check(text.rfind("#EXTM3U\n#EXT-X-VERSION:", 0) == 0);
   Check(!text.empty() && text.back() == '\n');
   std::vector<std::string> lines;
   std::stringstream ss(text);
   for (std::string line; std::getline(ss, line);) lines.push_back(line);
   Check(lines.size() >= 4);
-  const uint64_t seq = std::stoull(lines[2].substr(22));
+  const bool v6 = lines[1] == "#EXT-X-VERSION:6";
+  Check(v6 || lines[1] == "#EXT-X-VERSION:3");
+  size_t n = 2;
+  Check((lines[n] == "#EXT-X-INDEPENDENT-SEGMENTS") == independent);
+  if (independent) ++n;
+  Check(lines.size() >= n + 2 && lines[n].rfind("#EXT-X-MEDIA-SEQUENCE:", 0) == 0);
+  const uint64_t seq = std::stoull(lines[n].substr(22));
   Check(seq >= prev_seq);
-  Check(lines[3].rfind("#EXT-X-TARGETDURATION:", 0) == 0);
-  const uint64_t target = std::stoull(lines[3].substr(22));
-  size_t extinf = 0, uris = 0;
+  Check(lines[n + 1].rfind("#EXT-X-TARGETDURATION:", 0) == 0);
+  const uint64_t target = std::stoull(lines[n + 1].substr(22));
+  size_t extinf = 0, uris = 0, maps = 0;
   bool pending_extinf = false, ended = false;
-  for (size_t i = 4; i < lines.size(); ++i) {
+  for (size_t i = n + 2; i < lines.size(); ++i) {
     const std::string& l = lines[i];
     Check(!ended);
     for (unsigned char c : l) Check(c >= 0x20 && c != 0x7f);
@@ -92,6 +102,13 @@ uint64_t Validate(const std::string& text, uint64_t prev_seq, bool endlist_expec
       ++extinf;
     } else if (l == "#EXT-X-ENDLIST") {
       ended = true;
+    } else if (l.rfind("#EXT-X-MAP:URI=\"", 0) == 0) {
+      // A quoted URI that nothing can break out of.
+      Check(!pending_extinf && l.size() > 17 && l.back() == '"');
+      for (size_t k = 16; k + 1 < l.size(); ++k) {
+        Check(IsUriChar(static_cast<unsigned char>(l[k])));
+      }
+      ++maps;
     } else if (l[0] == '#') {
       Check(l.rfind("#EXT-X-DISCONTINUITY", 0) == 0 ||
             l.rfind("#EXT-X-PROGRAM-DATE-TIME:", 0) == 0 ||
@@ -109,6 +126,7 @@ uint64_t Validate(const std::string& text, uint64_t prev_seq, bool endlist_expec
     }
   }
   Check(!pending_extinf && extinf == uris);
+  Check(maps == 0 || v6);
   Check(ended == endlist_expected);
   return seq;
 }
@@ -138,6 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   opts.fsync_dir = 0;
   const std::string base = (in.Byte() & 3) == 0 ? in.String(12) : std::string();
   opts.base_url = base.c_str();
+  opts.independent_segments = in.Byte() & 1;
 
   hlsbridge_playlist* pl = nullptr;
   int rc = hlsbridge_playlist_open(&opts, &pl);
@@ -148,9 +167,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool vod = opts.type == HLSBRIDGE_PLAYLIST_VOD ||
                    (opts.type == HLSBRIDGE_PLAYLIST_AUTO && opts.window_size == 0);
   bool finished = false;
+  bool map_refused = false;
   uint64_t last_seq = 0;
   while (!in.empty()) {
-    switch (in.Byte() % 6) {
+    switch (in.Byte() % 7) {
       case 0:
       case 1: {
         const std::string uri = in.String(24);
@@ -178,21 +198,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 2:
       case 3:
         if (hlsbridge_playlist_write(pl) == 0) {
-          last_seq = Validate(ReadFile(path), last_seq, vod || finished);
+          last_seq = Validate(ReadFile(path), last_seq, vod || finished,
+                              opts.independent_segments);
         }
         break;
       case 4:
         if (hlsbridge_playlist_finish(pl) == 0) {
           finished = true;
-          last_seq = Validate(ReadFile(path), last_seq, true);
+          last_seq = Validate(ReadFile(path), last_seq, true, opts.independent_segments);
         }
         break;
+      case 5: {
+        // An init section for the segments that follow, now or through the
+        // publisher thread (no file: the URI only).
+        const std::string uri = in.String(24);
+        const bool submit = in.Byte() & 1;
+        rc = submit ? hlsbridge_playlist_submit_map(pl, uri.c_str(), nullptr)
+                    : hlsbridge_playlist_set_map(pl, uri.c_str(), nullptr);
+        Check(rc == 0 || (rc == -EINVAL && *hlsbridge_playlist_error(pl) != '\0'));
+        map_refused |= submit && rc != 0;
+        break;
+      }
       default: {
         hlsbridge_playlist_stats st;
         Check(hlsbridge_playlist_get_stats(pl, &st) == 0);
         Check(st.media_sequence >= last_seq);
         Check(hlsbridge_playlist_delete_expired(pl, 0) == 0);
-        Check(hlsbridge_playlist_flush(pl) == 0);
+        // A submitted map that was refused loses the segments submitted
+        // after it, which the publisher reports.
+        rc = hlsbridge_playlist_flush(pl);
+        Check(rc == 0 || (rc == -EINVAL && map_refused));
         Check(hlsbridge_playlist_get_stats(pl, &st) == 0 && st.segments_queued == 0);
         break;
       }

@@ -71,6 +71,7 @@ Status Publisher::SubmitMap(SegmentFile map) {
     lost.kind = Job::Kind::kMap;
     lost.segment = std::move(map);
     lost.opened = s;
+    lost.refused = true;
     (void)Enqueue(std::move(lost));
     return s;
   }
@@ -269,10 +270,12 @@ void Publisher::SetMap(const Job& job, const Status& durable) {
     MutexLock l(&mu_);
     ++maps_lost_;
   }
-  Log(LogLevel::kError, s.message() + ": init section \"" + job.segment.uri +
-                            "\" is not listed; the segments that need it "
-                            "are left out until the next one");
-  RecordError(s);
+  if (!job.refused) {
+    Log(LogLevel::kError, s.message() + ": init section \"" + job.segment.uri +
+                              "\" is not listed; the segments that need it "
+                              "are left out until the next one");
+    RecordError(s);
+  }
   RemoveFile(path);
 }
 

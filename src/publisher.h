@@ -111,6 +111,8 @@ class Publisher {
     std::unique_ptr<SyncableFile> file;
     std::unique_ptr<SyncableFile> dir;
     Status opened;
+    // A map refused at submit: the caller has its error already.
+    bool refused = false;
   };
 
   Status Enqueue(Job job) EXCLUDES(mu_);
