@@ -102,6 +102,17 @@ uint64_t Validate(const std::string& text, uint64_t prev_seq, bool endlist_expec
       ++extinf;
     } else if (l == "#EXT-X-ENDLIST") {
       ended = true;
+    } else if (l.rfind("#EXT-X-KEY:", 0) == 0) {
+      // METHOD=NONE, or an AES-128 key whose quoted URI holds no quote.
+      Check(!pending_extinf);
+      const std::string a = l.substr(11);
+      if (a != "METHOD=NONE") {
+        Check(a.rfind("METHOD=AES-128,URI=\"", 0) == 0);
+        const size_t end = a.find('"', 20);
+        Check(end != std::string::npos && end > 20 && a.substr(end, 7) == "\",IV=0x" &&
+              a.size() == end + 7 + 32);
+        for (size_t k = 20; k < end; ++k) Check(a[k] > 0x20 && a[k] < 0x7f);
+      }
     } else if (l.rfind("#EXT-X-MAP:URI=\"", 0) == 0) {
       // A quoted URI that nothing can break out of.
       Check(!pending_extinf && l.size() > 17 && l.back() == '"');
@@ -170,7 +181,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool map_refused = false;
   uint64_t last_seq = 0;
   while (!in.empty()) {
-    switch (in.Byte() % 7) {
+    switch (in.Byte() % 8) {
       case 0:
       case 1: {
         const std::string uri = in.String(24);
@@ -215,6 +226,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const bool submit = in.Byte() & 1;
         rc = submit ? hlsbridge_playlist_submit_map(pl, uri.c_str(), nullptr)
                     : hlsbridge_playlist_set_map(pl, uri.c_str(), nullptr);
+        Check(rc == 0 || (rc == -EINVAL && *hlsbridge_playlist_error(pl) != '\0'));
+        map_refused |= submit && rc != 0;
+        break;
+      }
+      case 6: {
+        // A key for the segments that follow (sometimes none: METHOD=NONE).
+        const std::string uri = in.String(24);
+        hlsbridge_key key;
+        std::memset(&key, 0, sizeof(key));
+        key.uri = (in.Byte() & 3) ? uri.c_str() : nullptr;
+        for (uint8_t& b : key.iv) b = in.Byte();
+        const bool submit = in.Byte() & 1;
+        rc = submit ? hlsbridge_playlist_submit_key(pl, &key)
+                    : hlsbridge_playlist_set_key(pl, &key);
         Check(rc == 0 || (rc == -EINVAL && *hlsbridge_playlist_error(pl) != '\0'));
         map_refused |= submit && rc != 0;
         break;

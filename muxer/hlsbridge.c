@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <time.h>
 
 #include <hlsbridge/hlsbridge.h>
 
@@ -50,7 +51,9 @@
 #include "libavutil/mathematics.h"
 #include "libavutil/mem.h"
 #include "libavutil/opt.h"
+#include "libavutil/random_seed.h"
 #include "libavutil/time.h"
+#include "libavutil/time_internal.h"
 #include "libavutil/timestamp.h"
 
 #include "libavcodec/avcodec.h"
@@ -99,6 +102,14 @@ enum HLSBridgeSegmentType {
  * cmaf gives a tfdt in every fragment, offsets from the moof and negative
  * composition offsets instead of an edit list. */
 #define HLSBRIDGE_FMP4_MOVFLAGS "+cmaf+frag_custom+skip_trailer+frag_discont"
+
+/* hls_start_number_source: FFmpeg's hls muxer's values. */
+enum HLSBridgeStartNumberSource {
+    HLSBRIDGE_START_GENERIC  = 0,
+    HLSBRIDGE_START_EPOCH    = 1,
+    HLSBRIDGE_START_DATETIME = 2,
+    HLSBRIDGE_START_EPOCH_US = 3,
+};
 
 enum HLSBridgePlaylistType {
     HLSBRIDGE_TYPE_LIVE,
@@ -185,9 +196,26 @@ typedef struct HLSBridgeInit {
     int64_t count;                   ///< init files named so far
 } HLSBridgeInit;
 
+/* AES-128 (hls_key_info_file or hls_enc): the key that encrypts the next
+ * segment, and what the playlist says of it. Nothing of it is ever logged. */
+typedef struct HLSBridgeEncryption {
+    char *info_file;                 ///< hls_key_info_file
+    int enabled;                     ///< hls_enc
+    char *key_hex, *key_url, *iv_hex; ///< hls_enc_key, hls_enc_key_url, hls_enc_iv
+    int on;                          ///< segments are encrypted
+    uint8_t key[16];
+    uint8_t iv[16];                  ///< the IV given, else that of the key period
+    int has_iv;                      ///< the IV was given
+    char *uri;                       ///< key URI
+    char *key_file;                  ///< the key file
+    int dirty;                       ///< the core has not been given this key yet
+    uint64_t keys_lost;              ///< keys the core lost, as last seen
+} HLSBridgeEncryption;
+
 typedef struct HLSBridgeContext {
     const AVClass *class;
     int64_t hls_time;                ///< target segment duration, microseconds
+    int64_t init_time;               ///< duration of the first list_size segments, 0: hls_time
     int list_size;                   ///< live window in segments, 0 keeps all
     int playlist_type;               ///< HLSBRIDGE_TYPE_*
     char *segment_filename;          ///< segment file name template
@@ -199,6 +227,11 @@ typedef struct HLSBridgeContext {
     AVDictionary *segment_format_options; ///< options of the segment container
     AVDictionary *segment_options;   ///< options of the nested segment muxer
     int segment_type;                ///< HLSBRIDGE_SEGMENT_*
+    int strftime;                    ///< segment names from the local time
+    int strftime_mkdir;              ///< ... in directories made as they come
+    int delete_threshold;            ///< removed files kept past their hold (hls_delete_threshold)
+    AVDictionary *hls_segment_options; ///< more segment_format_options, by the hls muxer's name
+    int start_number_source;         ///< HLSBRIDGE_START_*
     char *init_filename;             ///< fMP4 init file name (hls_fmp4_init_filename)
 
     /* Options of FFmpeg's hls muxer that this muxer does not implement yet:
@@ -206,14 +239,13 @@ typedef struct HLSBridgeContext {
      * from -f hls is refused by name instead of having them ignored (see
      * unsupported_options[]). */
     struct {
-        int64_t init_time, timeout;
-        int delete_threshold, allow_cache, segment_size, enc;
-        int fmp4_init_resend, strftime, strftime_mkdir, start_number_source;
+        int64_t timeout;
+        int allow_cache, segment_size;
+        int fmp4_init_resend;
         int master_pl_publish_rate, http_persistent, ignore_io_errors;
-        char *vtt_options, *key_info_file, *enc_key, *enc_key_url, *enc_iv;
+        char *vtt_options;
         char *subtitle_path, *method, *http_user_agent;
         char *var_stream_map, *cc_stream_map, *master_pl_name, *headers;
-        AVDictionary *segment_options;
     } hls;
 
     AVFormatContext *seg;            ///< nested segment muxer; NULL while media
@@ -232,6 +264,7 @@ typedef struct HLSBridgeContext {
     HLSBridgePacket pkt;             ///< the packet being forwarded
     HLSBridgeSegment cur;            ///< the segment being written or dropped
     HLSBridgeInit init;              ///< fMP4: the running muxer's init section
+    HLSBridgeEncryption enc;         ///< AES-128
     char *init_template;             ///< fMP4: path of the first init file
 
     /* Reference stream history. */
@@ -248,6 +281,11 @@ typedef struct HLSBridgeContext {
     int64_t pdt_anchor_ms;           ///< wall clock at the anchor, Unix ms
     int64_t pdt_anchor_media;        ///< media time at the anchor, ref_tb
     int64_t segments_opened;         ///< segment files opened so far
+    /* hls_init_time: after the first list_size segments, the segment muxer
+     * starts again with hls_time at the first reference key packet at or
+     * after switch_pts (ref_tb); AV_NOPTS_VALUE when not due. */
+    int init_phase;                  ///< segments are cut at init_time
+    int64_t switch_pts;
 } HLSBridgeContext;
 
 static void core_log(void *opaque, hlsbridge_log_level level, const char *msg)
@@ -327,8 +365,15 @@ static void take_publish_errors(AVFormatContext *s)
 
     if (ret == AVERROR(ENOMEM))
         c->err = AVERROR(ENOMEM);
-    if (ret >= 0 || hlsbridge_playlist_get_stats(c->pl, &st) < 0 ||
-        st.maps_lost == c->maps_lost)
+    if (ret >= 0 || hlsbridge_playlist_get_stats(c->pl, &st) < 0)
+        return;
+    /* A key the core could not make durable is handed over again before
+     * the next segment; the segments in between are lost. */
+    if (st.keys_lost != c->enc.keys_lost) {
+        c->enc.keys_lost = st.keys_lost;
+        c->enc.dirty     = 1;
+    }
+    if (st.maps_lost == c->maps_lost)
         return;
     c->maps_lost       = st.maps_lost;
     c->discont_pending = 1;
@@ -418,29 +463,196 @@ static void end_segment(AVFormatContext *s, const char *url, int close_ret)
     c->media_start += duration;
 }
 
+/* Replaces the key in force with the one read from the key info file. */
+static int take_key_info(HLSBridgeEncryption *enc, const hlsbridge_key_info *info)
+{
+    char *uri = av_strdup(info->uri), *file = av_strdup(info->key_file);
+
+    if (!uri || !file) {
+        av_free(uri);
+        av_free(file);
+        return AVERROR(ENOMEM);
+    }
+    av_free(enc->uri);
+    av_free(enc->key_file);
+    enc->uri      = uri;
+    enc->key_file = file;
+    memcpy(enc->key, info->key, sizeof(enc->key));
+    memcpy(enc->iv, info->iv, sizeof(enc->iv));
+    enc->has_iv = info->has_iv;
+    enc->dirty  = 1;
+    return 0;
+}
+
+/* The key info file names another key (URI, file, bytes) or IV. */
+static int key_info_differs(const HLSBridgeEncryption *enc, const hlsbridge_key_info *info)
+{
+    return strcmp(enc->uri, info->uri) || strcmp(enc->key_file, info->key_file) ||
+           memcmp(enc->key, info->key, sizeof(enc->key)) || enc->has_iv != info->has_iv ||
+           (info->has_iv && memcmp(enc->iv, info->iv, sizeof(enc->iv)));
+}
+
+/*
+ * Before segment number n is opened: with periodic_rekey the key info file
+ * is read again, and a key that changed starts a key period; a file that
+ * cannot be read leaves the key in force. A new key period (or a key the
+ * core lost) is handed to the core ahead of the segment, with its IV: the
+ * one given, else n, big-endian, as FFmpeg's hls muxer derives it.
+ */
+static int update_key(AVFormatContext *s, int64_t n)
+{
+    HLSBridgeContext *c      = s->priv_data;
+    HLSBridgeEncryption *enc = &c->enc;
+    hlsbridge_key_info info;
+    hlsbridge_key key;
+    int ret;
+
+    if ((c->flags & HLSBRIDGE_FLAG_PERIODIC_REKEY) && enc->info_file) {
+        if (hlsbridge_key_info_read(c->pl, enc->info_file, &info) < 0) {
+            av_log(s, AV_LOG_WARNING, "hls_key_info_file: %s; the key in force "
+                   "stays\n", hlsbridge_playlist_error(c->pl));
+        } else {
+            ret = key_info_differs(enc, &info) ? take_key_info(enc, &info) : 0;
+            hlsbridge_key_info_free(&info);
+            if (ret < 0)
+                return ret;
+        }
+    }
+    if (!enc->dirty)
+        return 0;
+    if (!enc->has_iv) {
+        memset(enc->iv, 0, sizeof(enc->iv));
+        AV_WB64(enc->iv + 8, n);
+    }
+    memset(&key, 0, sizeof(key));
+    key.uri       = enc->uri;
+    key.file_path = enc->key_file;
+    memcpy(key.iv, enc->iv, sizeof(key.iv));
+    ret = hlsbridge_playlist_submit_key(c->pl, &key);
+    if (ret < 0) {
+        av_log(s, AV_LOG_ERROR, "Cannot list key '%s': %s\n", enc->uri,
+               hlsbridge_playlist_error(c->pl));
+        return ret;
+    }
+    av_log(s, AV_LOG_VERBOSE, "Key '%s' from segment %"PRId64"\n", enc->uri, n);
+    enc->dirty = 0;
+    return 0;
+}
+
+/*
+ * Opens a segment file through FFmpeg's crypto protocol: AES-128-CBC of the
+ * whole file, PKCS#7 padding at the end. The key and IV go in options as
+ * hex, wiped after use.
+ */
+static int open_encrypted(AVFormatContext *s, AVIOContext **pb, const char *url,
+                          int flags, AVDictionary **options)
+{
+    HLSBridgeContext *c = s->priv_data;
+    AVDictionary *opts  = NULL;
+    char hex[33];
+    char *crypto_url    = av_asprintf("crypto:%s", url);
+    int ret             = crypto_url ? 0 : AVERROR(ENOMEM);
+
+    if (ret >= 0 && options)
+        ret = av_dict_copy(&opts, *options, 0);
+    ff_data_to_hex(hex, c->enc.key, sizeof(c->enc.key), 1);
+    if (ret >= 0)
+        ret = av_dict_set(&opts, "encryption_key", hex, 0);
+    ff_data_to_hex(hex, c->enc.iv, sizeof(c->enc.iv), 1);
+    if (ret >= 0)
+        ret = av_dict_set(&opts, "encryption_iv", hex, 0);
+    memset(hex, 0, sizeof(hex));
+    if (ret >= 0)
+        ret = s->io_open(s, pb, crypto_url, flags, &opts);
+    av_dict_free(&opts);
+    av_free(crypto_url);
+    return ret;
+}
+
+/*
+ * hls_init_time: the segment just opened is the first after the initial
+ * list. It ends hls_time after its start, at a key packet: the segment
+ * muxer cuts no more on its own, and the muxer starts one with hls_time
+ * there (see hlsbridge_write_packet()).
+ */
+static void end_init_phase(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    c->init_phase = 0;
+    if (!c->seg || !c->pkt.in_flight || !c->pkt.is_ref)
+        return; /* a segment muxer starting again: it takes hls_time */
+    av_opt_set_int(c->seg->priv_data, "segment_time", INT64_MAX, 0);
+    c->switch_pts = c->pkt.pts + av_rescale_q(c->hls_time, AV_TIME_BASE_Q, c->ref_tb);
+}
+
+/*
+ * strftime: before a segment file is opened, its directory is made
+ * (strftime_mkdir), and a name that repeats the last one (two cuts within
+ * the template's resolution) is refused: the file is listed, and rewriting
+ * it would change what players fetch.
+ */
+static int prepare_strftime_segment(AVFormatContext *s, const char *url)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const char *path    = local_path(url);
+    int ret;
+
+    if (c->cur.url && !strcmp(c->cur.url, url)) {
+        av_log(s, AV_LOG_ERROR, "Segment name '%s' repeats the last one: "
+               "hls_segment_filename needs a finer time for segments this "
+               "short; the segment is not written\n", url);
+        return AVERROR(EEXIST);
+    }
+    if (c->strftime_mkdir && path &&
+        (ret = hlsbridge_playlist_prepare_dir(c->pl, path)) < 0) {
+        av_log(s, AV_LOG_ERROR, "strftime_mkdir: %s\n", hlsbridge_playlist_error(c->pl));
+        return ret;
+    }
+    return 0;
+}
+
+/* Opens a segment file: encrypted, in a directory of its own... */
+static int open_segment_file(AVFormatContext *s, AVIOContext **pb, const char *url,
+                             int flags, AVDictionary **options)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    if (c->strftime && (ret = prepare_strftime_segment(s, url)) < 0)
+        return ret;
+    if (!c->enc.on)
+        return s->io_open(s, pb, url, flags, options);
+    if ((ret = update_key(s, c->start_number + c->segments_opened)) < 0)
+        return ret;
+    return open_encrypted(s, pb, url, flags, options);
+}
+
 static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
                              const char *url, int flags, AVDictionary **options)
 {
     AVFormatContext *s  = inner->opaque;
     HLSBridgeContext *c = s->priv_data;
+    /* What the segment muxer writes: the fMP4 header file, opened first by
+     * the name it was given, or a segment; what it reads passes through. */
+    int is_init    = (flags & AVIO_FLAG_WRITE) && c->init.url && !c->init.pb &&
+                     !strcmp(url, c->init.url);
+    int is_segment = (flags & AVIO_FLAG_WRITE) && !is_init && !c->cur.pb;
     int ret;
 
     if (c->probing)
         return avio_open_dyn_buf(pb);
-    ret = s->io_open(s, pb, url, flags, options);
+    if (is_segment)
+        ret = open_segment_file(s, pb, url, flags, options);
+    else
+        ret = s->io_open(s, pb, url, flags, options);
     if (ret < 0) {
         av_log(s, AV_LOG_ERROR, "Cannot open '%s': %s\n", url, av_err2str(ret));
         return ret;
     }
-    /* Anything else (e.g. a muxer reading its output back) passes through. */
-    if (!(flags & AVIO_FLAG_WRITE))
-        return 0;
-    /* fMP4: the header file, opened first by the name it was given. */
-    if (c->init.url && !c->init.pb && !strcmp(url, c->init.url)) {
+    if (is_init)
         c->init.pb = *pb;
-        return 0;
-    }
-    if (c->cur.pb)
+    if (!is_segment)
         return 0;
 
     av_freep(&c->cur.url);
@@ -452,6 +664,8 @@ static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
     }
     c->cur.pb          = *pb;
     c->segments_opened++;
+    if (c->init_phase && c->segments_opened > c->list_size)
+        end_init_phase(s);
     segment_reset(&c->cur);
     c->cur.discont     = c->discont_pending;
     c->discont_pending = 0;
@@ -540,8 +754,10 @@ static int hlsbridge_io_close2(AVFormatContext *inner, AVIOContext *pb)
     return ret;
 }
 
-/* Default template: "<playlist without extension>%d.<ext>" beside it. */
-static char *default_segment_filename(const char *playlist, const char *ext)
+/* Default template: "<playlist without extension>%d.<ext>" beside it, or
+ * with strftime "<...>-%Y%m%d%H%M%S.<ext>". */
+static char *default_segment_filename(const char *playlist, const char *ext,
+                                      int use_strftime)
 {
     const char *base = av_basename(playlist);
     const char *dot  = strrchr(base, '.');
@@ -554,7 +770,7 @@ static char *default_segment_filename(const char *playlist, const char *ext)
      * written "%%" in both. */
     for (const char *p = playlist; p < base + stem; p++)
         av_bprintf(&bp, *p == '%' ? "%%%%" : "%c", *p);
-    av_bprintf(&bp, "%%d.%s", ext);
+    av_bprintf(&bp, use_strftime ? "-%%Y%%m%%d%%H%%M%%S.%s" : "%%d.%s", ext);
     if (av_bprint_finalize(&bp, &ret) < 0)
         return NULL;
     return ret;
@@ -608,14 +824,20 @@ static av_cold int open_playlist(AVFormatContext *s)
     hlsbridge_playlist_options_init(&opts);
     opts.path            = c->playlist_path;
     opts.window_size     = c->list_size;
-    opts.target_duration = c->hls_time / (double)AV_TIME_BASE;
+    opts.target_duration = FFMAX(c->hls_time, c->init_time) / (double)AV_TIME_BASE;
     opts.start_sequence  = c->start_number;
     opts.base_url        = c->base_url;
     opts.delete_segments = !!(c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS);
     opts.fsync_segments  = c->segment_fsync;
     /* Segments start at key frames of the reference stream, the first one
      * included (see hlsbridge_write_packet()). */
-    opts.independent_segments = c->segment_type == HLSBRIDGE_SEGMENT_FMP4;
+    opts.independent_segments = c->segment_type == HLSBRIDGE_SEGMENT_FMP4 ||
+                                (c->flags & HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS);
+    opts.omit_endlist         = !!(c->flags & HLSBRIDGE_FLAG_OMIT_ENDLIST);
+    /* hls_delete_threshold as FFmpeg's hls muxer counts it, on top of the
+     * hold; left at its default, only the hold counts. */
+    if (av_opt_is_set_to_default_by_name(c, "hls_delete_threshold", 0) == 0)
+        opts.keep_removed_segments = c->delete_threshold;
     opts.log_callback    = core_log;
     opts.log_opaque      = s;
     switch (c->playlist_type) {
@@ -632,6 +854,106 @@ static av_cold int open_playlist(AVFormatContext *s)
     return ret;
 }
 
+/* An option that needs another one. */
+static int refuse_alone(AVFormatContext *s, const char *name, const char *needs)
+{
+    av_log(s, AV_LOG_ERROR, "%s needs %s\n", name, needs);
+    return AVERROR(EINVAL);
+}
+
+/* hls_enc: the key (given or random) and IV (if given), and a key file
+ * beside the playlist, written durably before any playlist names it. */
+static av_cold int generate_key(AVFormatContext *s)
+{
+    HLSBridgeContext *c      = s->priv_data;
+    HLSBridgeEncryption *enc = &c->enc;
+    int ret;
+
+    if (enc->key_hex && hlsbridge_parse_hex16(enc->key_hex, enc->key) < 0) {
+        av_log(s, AV_LOG_ERROR, "hls_enc_key must be 32 hexadecimal digits\n");
+        return AVERROR(EINVAL);
+    }
+    if (!enc->key_hex && (ret = av_random_bytes(enc->key, sizeof(enc->key))) < 0) {
+        av_log(s, AV_LOG_ERROR, "Cannot generate a random key: %s\n", av_err2str(ret));
+        return ret;
+    }
+    if (enc->iv_hex && hlsbridge_parse_hex16(enc->iv_hex, enc->iv) < 0) {
+        av_log(s, AV_LOG_ERROR, "hls_enc_iv must be 32 hexadecimal digits\n");
+        return AVERROR(EINVAL);
+    }
+    enc->has_iv   = !!enc->iv_hex;
+    enc->key_file = av_asprintf("%s.key", c->playlist_path);
+    enc->uri      = enc->key_url ? av_strdup(enc->key_url) :
+                    av_strdup(av_basename(enc->key_file ? enc->key_file : ""));
+    if (!enc->key_file || !enc->uri)
+        return AVERROR(ENOMEM);
+    if ((ret = hlsbridge_playlist_write_file(c->pl, enc->key_file, enc->key,
+                                             sizeof(enc->key))) < 0)
+        av_log(s, AV_LOG_ERROR, "hls_enc: %s\n", hlsbridge_playlist_error(c->pl));
+    return ret;
+}
+
+/*
+ * AES-128 from hls_key_info_file or hls_enc (one of them), checked and
+ * handed to the core before the first segment: a bad key info file, key or
+ * key URI fails here, naming the option, file and line.
+ */
+static av_cold int setup_encryption(AVFormatContext *s)
+{
+    HLSBridgeContext *c      = s->priv_data;
+    HLSBridgeEncryption *enc = &c->enc;
+    hlsbridge_key_info info;
+    int ret;
+
+    if (enc->info_file && enc->enabled)
+        return refuse_alone(s, "hls_enc", "no hls_key_info_file: the key comes from one or the other");
+    if (!enc->info_file && (c->flags & HLSBRIDGE_FLAG_PERIODIC_REKEY))
+        return refuse_alone(s, "hls_flags periodic_rekey", "hls_key_info_file");
+    if (!enc->enabled && (enc->key_hex || enc->key_url || enc->iv_hex))
+        return refuse_alone(s, enc->key_hex ? "hls_enc_key" : enc->key_url ?
+                            "hls_enc_key_url" : "hls_enc_iv", "-hls_enc 1");
+    if (!enc->info_file && !enc->enabled)
+        return 0;
+
+    if (enc->info_file) {
+        if ((ret = hlsbridge_key_info_read(c->pl, enc->info_file, &info)) < 0) {
+            av_log(s, AV_LOG_ERROR, "hls_key_info_file: %s\n",
+                   hlsbridge_playlist_error(c->pl));
+            return ret;
+        }
+        ret = take_key_info(enc, &info);
+        hlsbridge_key_info_free(&info);
+    } else {
+        ret = generate_key(s);
+    }
+    if (ret < 0)
+        return ret;
+    enc->on    = 1;
+    enc->dirty = 1;
+    return update_key(s, c->start_number);
+}
+
+/*
+ * A segment file name: the template with the segment number n, or with
+ * strftime, with the local time t, as the segment muxer expands it.
+ * Returns a new string, or NULL (out of memory, or a template that gives
+ * no name).
+ */
+static char *expand_segment_name(const HLSBridgeContext *c, int64_t n, time_t t)
+{
+    const char *tmpl = c->segment_filename;
+    size_t size      = strlen(tmpl) + 256;
+    char *name       = av_malloc(size);
+    struct tm tm;
+
+    if (!name)
+        return NULL;
+    if (c->strftime ? !localtime_r(&t, &tm) || !strftime(name, size, tmpl, &tm) :
+        av_get_frame_filename(name, size, tmpl, n) < 0)
+        av_freep(&name);
+    return name;
+}
+
 /*
  * Segment files go through avio, which creates no directory: the core
  * creates the directory of the first file name and checks that files can be
@@ -641,8 +963,6 @@ static av_cold int open_playlist(AVFormatContext *s)
 static av_cold int prepare_segment_dir(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
-    const char *tmpl    = local_path(c->segment_filename);
-    size_t size;
     char *first;
     int ret;
 
@@ -654,15 +974,12 @@ static av_cold int prepare_segment_dir(AVFormatContext *s)
                hlsbridge_playlist_error(c->pl));
         return ret;
     }
-    if (!tmpl)
+    if (!local_path(c->segment_filename))
         return 0;
     /* The first file name, where "%%" is one '%'. */
-    size  = strlen(tmpl) + 32;
-    first = av_malloc(size);
-    if (!first)
+    if (!(first = expand_segment_name(c, c->start_number, time(NULL))))
         return AVERROR(ENOMEM);
-    ret = av_get_frame_filename(first, size, tmpl, c->start_number);
-    if (ret >= 0 && (ret = hlsbridge_playlist_prepare_dir(c->pl, first)) < 0)
+    if ((ret = hlsbridge_playlist_prepare_dir(c->pl, local_path(first))) < 0)
         av_log(s, AV_LOG_ERROR, "hls_segment_filename: %s\n",
                hlsbridge_playlist_error(c->pl));
     av_free(first);
@@ -790,11 +1107,13 @@ static int open_segmenter(AVFormatContext *s)
         (ret = set_fmp4_options(s, &opts, &fmt_opts)) < 0)
         goto fail;
     av_dict_set(&opts, "segment_format", c->segment_format, 0);
-    snprintf(buf, sizeof(buf), "%"PRId64"us", c->hls_time);
+    snprintf(buf, sizeof(buf), "%"PRId64"us", c->init_phase ? c->init_time : c->hls_time);
     av_dict_set(&opts, "segment_time", buf, 0);
     av_dict_set_int(&opts, "reference_stream", c->ref_stream, 0);
     av_dict_set_int(&opts, "segment_start_number",
                     c->start_number + c->segments_opened, 0);
+    if (c->strftime)
+        av_dict_set(&opts, "strftime", "1", 0);
     /* HLS needs timestamps that continue across segments. */
     av_dict_set(&opts, "reset_timestamps", "0", 0);
     /* segment.c measures cut times from the first packet's time rounded to
@@ -844,22 +1163,11 @@ typedef struct HLSBridgeUnsupported {
 } HLSBridgeUnsupported;
 
 static const HLSBridgeUnsupported unsupported_options[] = {
-    { "hls_init_time",          "a first segment of another duration is not supported yet" },
-    { "hls_delete_threshold",   "deletion waits for the hold time of RFC 8216 6.2.2 instead; use hls_flags delete_segments" },
     { "hls_vtt_options",        "WebVTT subtitle segments are not supported yet" },
     { "hls_allow_cache",        "EXT-X-ALLOW-CACHE was removed from HLS (RFC 8216 has no such tag)" },
-    { "hls_segment_options",    "use segment_format_options" },
     { "hls_segment_size",       "segments are cut by time only" },
-    { "hls_key_info_file",      "AES-128 encryption is not supported yet: the segments would be written in the clear" },
-    { "hls_enc",                "AES-128 encryption is not supported yet: the segments would be written in the clear" },
-    { "hls_enc_key",            "AES-128 encryption is not supported yet" },
-    { "hls_enc_key_url",        "AES-128 encryption is not supported yet" },
-    { "hls_enc_iv",             "AES-128 encryption is not supported yet" },
     { "hls_subtitle_path",      "subtitle playlists are not supported yet" },
     { "hls_fmp4_init_resend",   "each init file is written once and made durable before a playlist names it; it is never rewritten" },
-    { "strftime",               "segment names from the wall clock are not supported yet; use hls_segment_filename with %d" },
-    { "strftime_mkdir",         "segment names from the wall clock are not supported yet" },
-    { "hls_start_number_source", "start_number sets the first media sequence" },
     { "method",                 "publication over HTTP is not supported yet; the playlist is written to the local file system" },
     { "http_user_agent",        "publication over HTTP is not supported yet" },
     { "http_persistent",        "publication over HTTP is not supported yet" },
@@ -878,14 +1186,11 @@ static const struct {
 } unsupported_flags[] = {
     { HLSBRIDGE_FLAG_SINGLE_FILE,     { "single_file", "byte-range segments in one file are not supported yet" } },
     { HLSBRIDGE_FLAG_ROUND_DURATIONS, { "round_durations", "integer EXTINF values would drift from the media time; durations are printed to the millisecond so that they never do" } },
-    { HLSBRIDGE_FLAG_OMIT_ENDLIST,    { "omit_endlist", "a stream that ends gets EXT-X-ENDLIST; leaving it out is not supported yet" } },
     { HLSBRIDGE_FLAG_SPLIT_BY_TIME,   { "split_by_time", "segments start with a key frame of the reference stream" } },
     { HLSBRIDGE_FLAG_APPEND_LIST,     { "append_list", "continuing an existing playlist is not supported yet" } },
-    { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_INDEX,    { "second_level_segment_index", "needs strftime names, which are not supported yet" } },
-    { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_DURATION, { "second_level_segment_duration", "needs strftime names, which are not supported yet" } },
-    { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_SIZE,     { "second_level_segment_size", "needs strftime names, which are not supported yet" } },
-    { HLSBRIDGE_FLAG_PERIODIC_REKEY,  { "periodic_rekey", "AES-128 encryption is not supported yet" } },
-    { HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS, { "independent_segments", "EXT-X-INDEPENDENT-SEGMENTS is not written yet" } },
+    { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_INDEX,    { "second_level_segment_index", "adding the segment number to strftime names is not supported yet" } },
+    { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_DURATION, { "second_level_segment_duration", "adding the segment duration to strftime names is not supported yet" } },
+    { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_SIZE,     { "second_level_segment_size", "adding the segment size to strftime names is not supported yet" } },
     { HLSBRIDGE_FLAG_IFRAMES_ONLY,    { "iframes_only", "I-frame-only playlists are not supported yet" } },
 };
 
@@ -954,6 +1259,40 @@ static av_cold int check_segment_type(AVFormatContext *s)
 }
 
 /*
+ * Options of FFmpeg's hls muxer that this muxer takes in its own terms:
+ * hls_segment_options adds to segment_format_options, hls_start_number_source
+ * sets start_number, hls_delete_threshold needs delete_segments.
+ */
+static av_cold int apply_hls_options(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret;
+
+    if ((ret = av_dict_copy(&c->segment_format_options, c->hls_segment_options, 0)) < 0)
+        return ret;
+    if (av_opt_is_set_to_default_by_name(c, "hls_delete_threshold", 0) == 0 &&
+        !(c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS)) {
+        av_log(s, AV_LOG_ERROR, "hls_delete_threshold counts the files that "
+               "hls_flags delete_segments keeps; set that flag too\n");
+        return AVERROR(EINVAL);
+    }
+    switch (c->start_number_source) {
+    case HLSBRIDGE_START_EPOCH:
+        /* Seconds fit the segment muxer's int numbers until 2038. */
+        c->start_number = av_gettime() / AV_TIME_BASE;
+        break;
+    case HLSBRIDGE_START_EPOCH_US:
+    case HLSBRIDGE_START_DATETIME:
+        av_log(s, AV_LOG_ERROR, "hls_start_number_source %s: not supported by "
+               "hlsbridge: segment numbers are ints in the segment muxer, "
+               "which that number does not fit; use epoch or start_number\n",
+               c->start_number_source == HLSBRIDGE_START_EPOCH_US ? "epoch_us" : "datetime");
+        return AVERROR(EINVAL);
+    }
+    return 0;
+}
+
+/*
  * Checks what needs no file: the output name, hls_time, the streams, the
  * segment container (whose file extension goes to *ext) and the options
  * passed on to the segment muxer. Values the core checks (base URL, control
@@ -985,7 +1324,8 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
         return AVERROR(EINVAL);
     }
 
-    if ((ret = check_segment_type(s)) < 0)
+    if ((ret = apply_hls_options(s)) < 0 ||
+        (ret = check_segment_type(s)) < 0)
         return ret;
     fmt = av_guess_format(c->segment_format, NULL, NULL);
     if (!fmt || (fmt->flags & AVFMT_NOFILE)) {
@@ -1011,9 +1351,30 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
                "playlists keep every segment\n");
     if (c->playlist_type != HLSBRIDGE_TYPE_LIVE)
         c->list_size = 0;
+    if (c->init_time > 0 && !c->list_size)
+        return refuse_alone(s, "hls_init_time", "a live playlist with hls_list_size > 0: "
+                            "it sets the duration of its first hls_list_size segments");
     if ((ret = check_hls_compat(s)) < 0)
         return ret;
     return check_segment_options(s);
+}
+
+/* strftime: the template must name segments a second apart differently. */
+static av_cold int check_strftime_name(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    time_t now          = time(NULL);
+    char *a             = expand_segment_name(c, 0, now);
+    char *b             = expand_segment_name(c, 0, now + 1);
+    int ret             = a && b && strcmp(a, b) ? 0 : AVERROR(EINVAL);
+
+    if (ret < 0)
+        av_log(s, AV_LOG_ERROR, "hls_segment_filename '%s': with strftime it "
+               "must name each second differently, e.g. with "
+               "%%Y%%m%%d-%%H%%M%%S\n", c->segment_filename);
+    av_free(a);
+    av_free(b);
+    return ret;
 }
 
 /* The segment file name template: the user's, or "<playlist stem>%d.<ext>"
@@ -1027,11 +1388,13 @@ static av_cold int name_segments(AVFormatContext *s, const char *ext)
         char *ext1 = av_strndup(ext, strcspn(ext, ","));
         if (!ext1)
             return AVERROR(ENOMEM);
-        c->segment_filename = default_segment_filename(s->url, ext1);
+        c->segment_filename = default_segment_filename(s->url, ext1, c->strftime);
         av_free(ext1);
         if (!c->segment_filename)
             return AVERROR(ENOMEM);
     }
+    if (c->strftime)
+        return check_strftime_name(s);
     if (!*c->segment_filename ||
         av_get_frame_filename(buf, sizeof(buf), c->segment_filename, 1) < 0) {
         av_log(s, AV_LOG_ERROR, "hls_segment_filename '%s' must contain one "
@@ -1142,6 +1505,8 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
     if (!c->playlist_path)
         return AVERROR(ENOMEM);
     c->ref_stream = select_reference_stream(s);
+    c->switch_pts = AV_NOPTS_VALUE;
+    c->init_phase = c->init_time > 0 && c->list_size > 0;
     if (c->flags & HLSBRIDGE_FLAG_DISCONT_START)
         c->discont_pending = 1;
 
@@ -1150,6 +1515,7 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
      * first segment file). */
     if ((ret = open_playlist(s)) < 0 ||
         (ret = prepare_segment_dir(s)) < 0 ||
+        (ret = setup_encryption(s)) < 0 ||
         (ret = missing_parameters(s) >= 0 ? probe_segmenter(s) : open_segmenter(s)) < 0)
         return ret;
     init_reference_clock(s);
@@ -1567,6 +1933,11 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
         track_reference_packet(s, pkt);
     if (c->pkt.jump)
         c->state = HLSBRIDGE_RESTARTING;
+    if (is_key_ref && c->switch_pts != AV_NOPTS_VALUE && pkt->pts >= c->switch_pts) {
+        c->switch_pts = AV_NOPTS_VALUE;
+        if (c->state == HLSBRIDGE_WRITING)
+            c->state = HLSBRIDGE_RESTARTING;
+    }
 
     /* Not interleaved: the segment muxer handles this very packet now, so a
      * segment it closes meanwhile was ended by this packet. */
@@ -1601,11 +1972,43 @@ static void report_publication(AVFormatContext *s)
            st.publish_latency_samples);
 }
 
-static int hlsbridge_write_trailer(AVFormatContext *s)
+/*
+ * Files that left the window must stay for RFC 8216 6.2.2's hold time: wait
+ * for it (it is bounded) unless the application interrupts, then delete
+ * them, but for the hls_delete_threshold newest that stay anyway.
+ */
+static void wait_for_deletions(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
     hlsbridge_playlist_stats stats;
-    int ret, trailer_ret, pending;
+    int keep = av_opt_is_set_to_default_by_name(c, "hls_delete_threshold", 0) == 0 ?
+               c->delete_threshold : 0;
+    int pending = hlsbridge_playlist_delete_expired(c->pl, 0);
+    int64_t bound, deadline;
+
+    if (pending <= keep || hlsbridge_playlist_get_stats(c->pl, &stats) < 0)
+        return;
+    bound    = ((int64_t)c->list_size + 1) * (int64_t)stats.target_duration + 1;
+    deadline = av_gettime_relative() + bound * AV_TIME_BASE;
+    av_log(s, AV_LOG_INFO, "Waiting up to %"PRId64" s for %d removed segment "
+           "file(s) to expire before deleting them\n", bound, pending - keep);
+    while (pending > keep) {
+        if (av_gettime_relative() > deadline ||
+            (s->interrupt_callback.callback &&
+             s->interrupt_callback.callback(s->interrupt_callback.opaque))) {
+            av_log(s, AV_LOG_WARNING, "%d removed segment file(s) left in "
+                   "place\n", pending - keep);
+            return;
+        }
+        av_usleep(100000);
+        pending = hlsbridge_playlist_delete_expired(c->pl, 0);
+    }
+}
+
+static int hlsbridge_write_trailer(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret, trailer_ret;
 
     /* After a fatal error the segment muxer may be half built: it ends in
      * deinit without publishing; what was published is still finished. */
@@ -1630,28 +2033,8 @@ static int hlsbridge_write_trailer(AVFormatContext *s)
         return ret;
     }
 
-    /* Files that left the window must stay for RFC 8216 6.2.2's hold time;
-     * wait for it (it is bounded) unless the application interrupts. */
-    if ((c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS) &&
-        (pending = hlsbridge_playlist_delete_expired(c->pl, 0)) > 0 &&
-        hlsbridge_playlist_get_stats(c->pl, &stats) >= 0) {
-        int64_t bound = ((int64_t)c->list_size + 1) * (int64_t)stats.target_duration + 1;
-        int64_t deadline = av_gettime_relative() + bound * AV_TIME_BASE;
-
-        av_log(s, AV_LOG_INFO, "Waiting up to %"PRId64" s for %d removed "
-               "segment file(s) to expire before deleting them\n", bound, pending);
-        while (pending > 0) {
-            if (av_gettime_relative() > deadline ||
-                (s->interrupt_callback.callback &&
-                 s->interrupt_callback.callback(s->interrupt_callback.opaque))) {
-                av_log(s, AV_LOG_WARNING, "%d removed segment file(s) left in "
-                       "place\n", pending);
-                break;
-            }
-            av_usleep(100000);
-            pending = hlsbridge_playlist_delete_expired(c->pl, 0);
-        }
-    }
+    if (c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS)
+        wait_for_deletions(s);
     if (c->err)
         return c->err;
     return FFMIN(trailer_ret, 0);
@@ -1708,12 +2091,16 @@ static void hlsbridge_deinit(AVFormatContext *s)
     av_freep(&c->init.url);
     av_freep(&c->init_template);
     av_freep(&c->playlist_path);
+    av_freep(&c->enc.uri);
+    av_freep(&c->enc.key_file);
+    memset(c->enc.key, 0, sizeof(c->enc.key));
 }
 
 #define OFFSET(x) offsetof(HLSBridgeContext, x)
 #define E AV_OPT_FLAG_ENCODING_PARAM
 static const AVOption options[] = {
     { "hls_time", "set the target segment duration", OFFSET(hls_time), AV_OPT_TYPE_DURATION, { .i64 = 2000000 }, 0, INT64_MAX, E },
+    { "hls_init_time", "set the duration of the first hls_list_size segments of a live playlist (0: hls_time)", OFFSET(init_time), AV_OPT_TYPE_DURATION, { .i64 = 0 }, 0, INT64_MAX, E },
     { "hls_list_size", "set the live window in segments (0 keeps all)", OFFSET(list_size), AV_OPT_TYPE_INT, { .i64 = 5 }, 0, INT_MAX, E },
     { "hls_playlist_type", "set the playlist type", OFFSET(playlist_type), AV_OPT_TYPE_INT, { .i64 = HLSBRIDGE_TYPE_LIVE }, HLSBRIDGE_TYPE_LIVE, HLSBRIDGE_TYPE_VOD, E, .unit = "pl_type" },
     { "live",  "sliding window of hls_list_size segments, ENDLIST at the end", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_TYPE_LIVE  }, INT_MIN, INT_MAX, E, .unit = "pl_type" },
@@ -1735,42 +2122,41 @@ static const AVOption options[] = {
     { "fmp4", "fragmented MP4 (CMAF) segments (.m4s) with an init section (EXT-X-MAP)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_SEGMENT_FMP4 }, INT_MIN, INT_MAX, E, .unit = "segment_type" },
     { "hls_fmp4_init_filename", "set the fMP4 init file name, beside the playlist unless it has a directory; a new init section after a change of codec parameters gets _1, _2... before the extension", OFFSET(init_filename), AV_OPT_TYPE_STRING, { .str = "init.mp4" }, 0, 0, E },
     { "temp_file",         "accepted: every playlist is written to a temp file, fsynced and renamed anyway", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_TEMP_FILE }, 0, UINT_MAX, E, .unit = "flags" },
+    { "omit_endlist",      "write no EXT-X-ENDLIST when the stream ends (live and event playlists)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_OMIT_ENDLIST }, 0, UINT_MAX, E, .unit = "flags" },
+    { "independent_segments", "add EXT-X-INDEPENDENT-SEGMENTS: every segment starts with a key frame (always with fmp4)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS }, 0, UINT_MAX, E, .unit = "flags" },
+    { "strftime", "name segment files with strftime (local time) instead of a number; each must be new", OFFSET(strftime), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "strftime_mkdir", "with strftime: create the directory of each segment file", OFFSET(strftime_mkdir), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "hls_key_info_file", "encrypt segments with AES-128: file of the key URI, the key file's path and an optional IV, one per line", OFFSET(enc.info_file), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "periodic_rekey",    "re-read hls_key_info_file before each segment: a new key or IV starts a new EXT-X-KEY", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_PERIODIC_REKEY }, 0, UINT_MAX, E, .unit = "flags" },
+    { "hls_enc", "encrypt segments with AES-128, the key written to <playlist>.key", OFFSET(enc.enabled), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "hls_enc_key", "with hls_enc: the key, 32 hexadecimal digits (default: random)", OFFSET(enc.key_hex), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_enc_key_url", "with hls_enc: the key URI in the playlist (default: the key file's name)", OFFSET(enc.key_url), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_enc_iv", "with hls_enc: the IV, 32 hexadecimal digits (default: the number of the key's first segment)", OFFSET(enc.iv_hex), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_delete_threshold", "with delete_segments: removed segment files kept on disk past their RFC 8216 6.2.2 hold", OFFSET(delete_threshold), AV_OPT_TYPE_INT, { .i64 = 1 }, 1, INT_MAX, E },
+    { "hls_segment_options", "set options of the segment container (same as segment_format_options)", OFFSET(hls_segment_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
+    { "hls_start_number_source", "set where start_number comes from", OFFSET(start_number_source), AV_OPT_TYPE_INT, { .i64 = HLSBRIDGE_START_GENERIC }, 0, 3, E, .unit = "start_number_source" },
+    { "generic",  "the start_number option (the default)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_GENERIC }, 0, 3, E, .unit = "start_number_source" },
+    { "epoch",    "seconds since the Unix epoch", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_EPOCH }, 0, 3, E, .unit = "start_number_source" },
+    { "epoch_us", "refused: microseconds since the epoch do not fit a segment number", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_EPOCH_US }, 0, 3, E, .unit = "start_number_source" },
+    { "datetime", "refused: YYYYMMDDhhmmss does not fit a segment number", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_DATETIME }, 0, 3, E, .unit = "start_number_source" },
 #define HLS_FLAG(name, flag) \
     { name, "refused: not supported (the error says why)", 0, AV_OPT_TYPE_CONST, { .i64 = flag }, 0, UINT_MAX, E, .unit = "flags" }
     HLS_FLAG("single_file", HLSBRIDGE_FLAG_SINGLE_FILE),
     HLS_FLAG("round_durations", HLSBRIDGE_FLAG_ROUND_DURATIONS),
-    HLS_FLAG("omit_endlist", HLSBRIDGE_FLAG_OMIT_ENDLIST),
     HLS_FLAG("split_by_time", HLSBRIDGE_FLAG_SPLIT_BY_TIME),
     HLS_FLAG("append_list", HLSBRIDGE_FLAG_APPEND_LIST),
     HLS_FLAG("second_level_segment_index", HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_INDEX),
     HLS_FLAG("second_level_segment_duration", HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_DURATION),
     HLS_FLAG("second_level_segment_size", HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_SIZE),
-    HLS_FLAG("periodic_rekey", HLSBRIDGE_FLAG_PERIODIC_REKEY),
-    HLS_FLAG("independent_segments", HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS),
     HLS_FLAG("iframes_only", HLSBRIDGE_FLAG_IFRAMES_ONLY),
 #undef HLS_FLAG
     /* FFmpeg's hls muxer's options not implemented here: refused when set. */
 #define REFUSED "refused when set: not supported (the error says why)"
-    { "hls_init_time", REFUSED, OFFSET(hls.init_time), AV_OPT_TYPE_DURATION, { .i64 = 0 }, 0, INT64_MAX, E },
-    { "hls_delete_threshold", REFUSED, OFFSET(hls.delete_threshold), AV_OPT_TYPE_INT, { .i64 = 1 }, 1, INT_MAX, E },
     { "hls_vtt_options", REFUSED, OFFSET(hls.vtt_options), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_allow_cache", REFUSED, OFFSET(hls.allow_cache), AV_OPT_TYPE_INT, { .i64 = -1 }, INT_MIN, INT_MAX, E },
-    { "hls_segment_options", REFUSED, OFFSET(hls.segment_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
     { "hls_segment_size", REFUSED, OFFSET(hls.segment_size), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, INT_MAX, E },
-    { "hls_key_info_file", REFUSED, OFFSET(hls.key_info_file), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "hls_enc", REFUSED, OFFSET(hls.enc), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "hls_enc_key", REFUSED, OFFSET(hls.enc_key), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "hls_enc_key_url", REFUSED, OFFSET(hls.enc_key_url), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "hls_enc_iv", REFUSED, OFFSET(hls.enc_iv), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_subtitle_path", REFUSED, OFFSET(hls.subtitle_path), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_fmp4_init_resend", REFUSED, OFFSET(hls.fmp4_init_resend), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "strftime", REFUSED, OFFSET(hls.strftime), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "strftime_mkdir", REFUSED, OFFSET(hls.strftime_mkdir), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "hls_start_number_source", REFUSED, OFFSET(hls.start_number_source), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 3, E, .unit = "start_number_source" },
-    { "generic", "start_number (the default)", 0, AV_OPT_TYPE_CONST, { .i64 = 0 }, 0, 3, E, .unit = "start_number_source" },
-    { "epoch", "refused", 0, AV_OPT_TYPE_CONST, { .i64 = 1 }, 0, 3, E, .unit = "start_number_source" },
-    { "epoch_us", "refused", 0, AV_OPT_TYPE_CONST, { .i64 = 2 }, 0, 3, E, .unit = "start_number_source" },
-    { "datetime", "refused", 0, AV_OPT_TYPE_CONST, { .i64 = 3 }, 0, 3, E, .unit = "start_number_source" },
     { "method", REFUSED, OFFSET(hls.method), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "http_user_agent", REFUSED, OFFSET(hls.http_user_agent), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "var_stream_map", REFUSED, OFFSET(hls.var_stream_map), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },

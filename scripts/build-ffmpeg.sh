@@ -84,8 +84,9 @@ configure_args=(
     --enable-libopus --enable-libdav1d --enable-libhlsbridge
     # http/tcp: ffprobe and the tests read playlists back over HTTP, where
     # percent-encoded segment URIs are decoded by the server (FFmpeg's file
-    # protocol does not decode them).
-    --enable-protocol=file,pipe,http,tcp
+    # protocol does not decode them). crypto: AES-128 segments are written
+    # (and read back) through it.
+    --enable-protocol=file,pipe,http,tcp,crypto
     # flv: the tests splice FLV files into a stream whose codec parameters
     # change, as an RTMP ingest does when the encoder changes resolution.
     --enable-muxer=hlsbridge,segment,mpegts,mp4,hls,null,flv

@@ -1,6 +1,8 @@
 // The C API: a thin boundary over Playlist. Nothing thrown inside may cross
 // it, so every entry point catches and turns exceptions into error codes.
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -9,6 +11,8 @@
 #include <utility>
 
 #include "hlsbridge/hlsbridge.h"
+#include "atomic_write.h"
+#include "key_info.h"
 #include "playlist.h"
 #include "publisher.h"
 #include "thread_annotations.h"
@@ -130,11 +134,27 @@ int CopyStats(hlsbridge_playlist* pl, hlsbridge_playlist_stats* stats) {
   stats->segments_queued = ps.queued;
   stats->segments_lost = ps.segments_lost;
   stats->maps_lost = ps.maps_lost;
+  stats->keys_lost = ps.keys_lost;
   stats->publish_latency_p50_us = ps.latency_p50_us;
   stats->publish_latency_p99_us = ps.latency_p99_us;
   stats->publish_latency_max_us = ps.latency_max_us;
   stats->publish_latency_samples = ps.latency_samples;
   return 0;
+}
+
+hlsbridge::KeyInput KeyFromC(const hlsbridge_key& key) {
+  hlsbridge::KeyInput in;
+  if (key.uri != nullptr) in.uri = key.uri;
+  std::copy(key.iv, key.iv + 16, in.iv);
+  if (key.file_path != nullptr) in.file_path = key.file_path;
+  return in;
+}
+
+char* CopyString(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (out == nullptr) throw std::bad_alloc();
+  std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
 }
 
 }  // namespace
@@ -194,6 +214,8 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
     o.remove_stale_temp_files = opts->remove_stale_temp_files != 0;
     o.delete_segments = opts->delete_segments != 0;
     o.independent_segments = opts->independent_segments != 0;
+    o.omit_endlist = opts->omit_endlist != 0;
+    o.keep_removed_segments = opts->keep_removed_segments;
     if (opts->log_callback != nullptr) {
       hlsbridge_log_callback cb = opts->log_callback;
       void* opaque = opts->log_opaque;
@@ -255,6 +277,78 @@ int hlsbridge_playlist_submit_map(hlsbridge_playlist* pl, const char* uri,
                                   const char* file_path) {
   return WithMap(pl, uri, file_path, true, [&](hlsbridge::SegmentFile map) {
     return pl->publisher->SubmitMap(std::move(map));
+  });
+}
+
+int hlsbridge_playlist_set_key(hlsbridge_playlist* pl, const hlsbridge_key* key) {
+  if (pl == nullptr) return -EINVAL;
+  if (key == nullptr) return RecordMessage(pl, -EINVAL, "set_key: key is required");
+  return Guard(pl, [&] { return Record(pl, pl->impl->SetKey(KeyFromC(*key))); });
+}
+
+int hlsbridge_playlist_submit_key(hlsbridge_playlist* pl, const hlsbridge_key* key) {
+  if (pl == nullptr) return -EINVAL;
+  if (key == nullptr) return RecordMessage(pl, -EINVAL, "submit_key: key is required");
+  return Guard(pl, [&] { return Record(pl, pl->publisher->SubmitKey(KeyFromC(*key))); });
+}
+
+int hlsbridge_key_info_read(hlsbridge_playlist* pl, const char* path,
+                            hlsbridge_key_info* info) {
+  if (pl == nullptr) return -EINVAL;
+  if (path == nullptr || info == nullptr) {
+    return RecordMessage(pl, -EINVAL, "key_info_read: path and info are required");
+  }
+  return Guard(pl, [&] {
+    hlsbridge::KeyInfo ki;
+    Status s = hlsbridge::ReadKeyInfo(pl->impl->env(), path, &ki);
+    if (s.ok()) {
+      hlsbridge_key_info out{};
+      out.uri = CopyString(ki.uri);
+      try {
+        out.key_file = CopyString(ki.key_file);
+      } catch (...) {
+        std::free(out.uri);
+        throw;
+      }
+      std::copy(ki.key, ki.key + 16, out.key);
+      out.has_iv = ki.has_iv ? 1 : 0;
+      std::copy(ki.iv, ki.iv + 16, out.iv);
+      *info = out;
+    }
+    std::fill(ki.key, ki.key + 16, 0);
+    return Record(pl, s);
+  });
+}
+
+void hlsbridge_key_info_free(hlsbridge_key_info* info) {
+  if (info == nullptr) return;
+  std::free(info->uri);
+  std::free(info->key_file);
+  // Not an optimisable dead store: the struct is the caller's.
+  volatile uint8_t* key = info->key;
+  for (int i = 0; i < 16; ++i) key[i] = 0;
+  info->uri = nullptr;
+  info->key_file = nullptr;
+}
+
+int hlsbridge_parse_hex16(const char* text, uint8_t out[16]) {
+  if (text == nullptr || out == nullptr) return -EINVAL;
+  uint8_t bytes[16];
+  if (!hlsbridge::ParseHex16(text, bytes)) return -EINVAL;
+  std::memcpy(out, bytes, sizeof(bytes));
+  return 0;
+}
+
+int hlsbridge_playlist_write_file(hlsbridge_playlist* pl, const char* path,
+                                  const void* data, size_t size) {
+  if (pl == nullptr) return -EINVAL;
+  if (path == nullptr || *path == '\0' || (data == nullptr && size > 0)) {
+    return RecordMessage(pl, -EINVAL, "write_file: path and data are required");
+  }
+  return Guard(pl, [&] {
+    const std::string_view bytes(static_cast<const char*>(data), size);
+    return Record(pl, hlsbridge::WriteFileAtomically(pl->impl->env(), path, bytes,
+                                                     hlsbridge::AtomicWriteOptions{}));
   });
 }
 

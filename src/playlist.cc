@@ -78,6 +78,11 @@ Status Playlist::Open(const PlaylistOptions& options,
 
   PlaylistType type = options.type.value_or(
       options.window_size > 0 ? PlaylistType::kLive : PlaylistType::kVod);
+  if (options.omit_endlist && type == PlaylistType::kVod) {
+    return Status::InvalidArgument(
+        path + ": a VOD playlist always ends with EXT-X-ENDLIST; omit_endlist "
+               "needs a live or event playlist");
+  }
   Env* env = options.env != nullptr ? options.env : Env::Default();
 
   const std::string dir = DirName(path);
@@ -221,6 +226,31 @@ Status Playlist::SetMap(std::string_view uri, std::string_view file_path) {
   return Status::OK();
 }
 
+Status Playlist::CheckKey(const KeyInput& key) const {
+  if (!key.uri.empty()) {
+    Status s = ValidateKeyUri(key.uri);
+    if (!s.ok()) return Status::InvalidArgument(options_.path + ": " + s.message());
+  }
+  if (HasControlCharacter(key.file_path)) {
+    return Status::InvalidArgument(options_.path + ": key file path \"" +
+                                   key.file_path + "\" contains a control character");
+  }
+  MutexLock l(&mu_);
+  if (finished_) {
+    return Status::InvalidArgument(options_.path + ": key set after the playlist was finished");
+  }
+  return Status::OK();
+}
+
+Status Playlist::SetKey(const KeyInput& key) {
+  Status s = CheckKey(key);
+  if (!s.ok()) return s;
+  std::string attributes = KeyAttributes(key.uri, key.iv);
+  MutexLock l(&mu_);
+  key_ = std::move(attributes);
+  return Status::OK();
+}
+
 Status Playlist::AddSegment(const SegmentInput& segment) {
   std::string encoded;
   Status s = CheckSegment(segment, &encoded);
@@ -253,6 +283,7 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
       e.rendered.map_uri = map_->uri;
       map_used_ = true;
     }
+    e.rendered.key = key_;
     timeline_seconds_ = end;
 
     // RFC 8216 6.2.1: the target duration must not change; it only grows
@@ -323,7 +354,7 @@ Snapshot Playlist::SnapshotLocked(uint64_t first_sequence) const {
   snap.media_sequence = media_sequence_;
   snap.discontinuity_sequence = discontinuity_sequence_;
   snap.target_duration = std::max<uint64_t>(target_duration_, 1);
-  snap.ended = finished_ || type_ == PlaylistType::kVod;
+  snap.ended = (finished_ && !options_.omit_endlist) || type_ == PlaylistType::kVod;
   snap.pdt_utc_offset_minutes = options_.pdt_utc_offset_minutes;
   snap.independent_segments = options_.independent_segments;
   // An append-only playlist keeps every segment it ever listed; a live
@@ -402,15 +433,15 @@ Status Playlist::WriteLocked(LogLines* lines) {
   // New lines go to a string of their own first, so that an allocation that
   // fails half-way leaves body_ as it was.
   std::string lines_text;
-  std::string map_uri = append_only_ ? body_map_uri_ : std::string();
+  RenderState state = append_only_ ? body_state_ : RenderState();
   for (const RenderedSegment& seg : snap.segments) {
-    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &map_uri, &lines_text);
+    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &state, &lines_text);
   }
   const std::string* body = &lines_text;
   if (append_only_) {
     body_.append(lines_text);
     body_end_sequence_ += snap.segments.size();
-    body_map_uri_.swap(map_uri);
+    body_state_ = std::move(state);
     body = &body_;
   }
   const std::string header = RenderHeader(snap);
@@ -484,14 +515,18 @@ void Playlist::DeleteDueFiles(int64_t now_us, LogLines* lines) {
   std::vector<std::string> due;
   {
     MutexLock l(&mu_);
-    auto it = std::stable_partition(
-        pending_.begin(), pending_.end(), [now_us](const PendingDeletion& p) {
+    // Candidates are all but the newest keep_removed_segments; the due
+    // ones among them go.
+    const size_t keep = std::min<size_t>(options_.keep_removed_segments, pending_.size());
+    const auto candidates_end = pending_.end() - static_cast<std::ptrdiff_t>(keep);
+    const auto due_begin = std::stable_partition(
+        pending_.begin(), candidates_end, [now_us](const PendingDeletion& p) {
           return !(p.deadline_us && *p.deadline_us <= now_us);
         });
-    for (auto d = it; d != pending_.end(); ++d) {
+    for (auto d = due_begin; d != candidates_end; ++d) {
       due.push_back(std::move(d->file_path));
     }
-    pending_.erase(it, pending_.end());
+    pending_.erase(due_begin, candidates_end);
     // After the segments: a map goes with the last one that needed it.
     for (std::string& file : TakeUnusedMapFiles()) due.push_back(std::move(file));
   }

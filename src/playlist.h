@@ -36,6 +36,10 @@ struct PlaylistOptions {
   bool delete_segments = false;
   // EXT-X-INDEPENDENT-SEGMENTS: every segment starts with a key frame.
   bool independent_segments = false;
+  // Finish() adds no EXT-X-ENDLIST (live and event only).
+  bool omit_endlist = false;
+  // With delete_segments: the newest removed files kept past their hold.
+  unsigned keep_removed_segments = 0;
   Env* env = nullptr;  // nullptr: Env::Default(); not owned
   // Called without any lock of ours held, from the calling thread or a
   // Publisher's thread, so it may call back into the Playlist.
@@ -48,6 +52,16 @@ struct SegmentInput {
   std::optional<int64_t> program_date_time_ms;
   bool discontinuity = false;
   std::string_view file_path;  // deleted when delete_segments; may be empty
+};
+
+// The EXT-X-KEY of the segments that follow: AES-128 with the key at `uri`
+// and `iv`, or none (METHOD=NONE) when `uri` is empty.
+struct KeyInput {
+  std::string uri;
+  uint8_t iv[16] = {};
+  // The key file on the local file system (the Publisher makes it durable
+  // before a playlist names it); may be empty. Never deleted.
+  std::string file_path;
 };
 
 struct PlaylistStats {
@@ -102,6 +116,11 @@ class Playlist {
   // Checks a map as SetMap() would, without setting it.
   Status CheckMap(std::string_view uri, std::string_view file_path,
                   std::string* encoded_uri) const EXCLUDES(mu_);
+  // The key (EXT-X-KEY) of the segments added from now on. The URI is
+  // printed as given (ValidateKeyUri). No I/O.
+  Status SetKey(const KeyInput& key) EXCLUDES(mu_);
+  // Checks a key as SetKey() would, without setting it.
+  Status CheckKey(const KeyInput& key) const EXCLUDES(mu_);
   // Publishes the current state atomically (see WriteFileAtomically). Writes
   // are serialized and each renders the state as of its turn, so a newer
   // state is never overwritten by an older one.
@@ -185,11 +204,12 @@ class Playlist {
   Mutex write_mu_;
   std::string body_ GUARDED_BY(write_mu_);  // see append_only_
   uint64_t body_end_sequence_ GUARDED_BY(write_mu_);  // first not in body_
-  std::string body_map_uri_ GUARDED_BY(write_mu_);  // map in force at its end
+  RenderState body_state_ GUARDED_BY(write_mu_);  // map and key at its end
   mutable Mutex mu_;
   std::deque<Entry> entries_ GUARDED_BY(mu_);
   std::vector<PendingDeletion> pending_ GUARDED_BY(mu_);
   std::shared_ptr<const Map> map_ GUARDED_BY(mu_);  // of the next segment
+  std::string key_ GUARDED_BY(mu_);  // KeyAttributes() of the next segment
   // Replaced maps whose file is still to be deleted (delete_segments).
   std::vector<std::shared_ptr<const Map>> retired_maps_ GUARDED_BY(mu_);
   bool map_used_ GUARDED_BY(mu_) = false;  // a segment with a map was added

@@ -82,6 +82,24 @@ Status Publisher::SubmitMap(SegmentFile map) {
   return Enqueue(std::move(job));
 }
 
+Status Publisher::SubmitKey(KeyInput key) {
+  Job job;
+  job.kind = Job::Kind::kKey;
+  job.segment.uri = key.uri;
+  job.segment.file_path = key.file_path;
+  job.key = std::move(key);
+  Status s = playlist_->CheckKey(job.key);
+  if (!s.ok()) {
+    // As for a refused map: the segments after it are lost until the next.
+    job.opened = s;
+    job.refused = true;
+    (void)Enqueue(std::move(job));
+    return s;
+  }
+  OpenForSync(&job);
+  return Enqueue(std::move(job));
+}
+
 void Publisher::OpenForSync(Job* job) {
   const std::string& path = job->segment.file_path;
   if (!options_.sync_files || path.empty()) return;
@@ -143,6 +161,7 @@ PublisherStats Publisher::GetStats() const {
   st.segments_listed = segments_listed_;
   st.segments_lost = segments_lost_;
   st.maps_lost = maps_lost_;
+  st.keys_lost = keys_lost_;
   st.latency_samples = latencies_.size();
   st.latency_max_us = latency_max_us_;
   if (!latencies_.empty()) {
@@ -203,6 +222,8 @@ void Publisher::Process(std::deque<Job>* batch) {
       Lose(job, Status::OK());
     } else if (job.kind == Job::Kind::kMap) {
       SetMap(job, job.opened.ok() ? durable[i] : job.opened);
+    } else if (job.kind == Job::Kind::kKey) {
+      SetKey(job, job.opened.ok() ? durable[i] : job.opened);
     } else if (job.kind == Job::Kind::kFinish) {
       // One publication lists what came before and ends the playlist.
       Status s = playlist_->Finish();
@@ -212,10 +233,10 @@ void Publisher::Process(std::deque<Job>* batch) {
       finish_status_ = s;
     } else if (!durable[i].ok()) {
       Lose(job, durable[i]);
-    } else if (map_lost_) {
+    } else if (map_lost_ || key_lost_) {
       Lose(job, Status::InvalidArgument(
-                    playlist_->path() + ": segment \"" + job.segment.uri +
-                    "\": its init section was lost"));
+                    playlist_->path() + ": segment \"" + job.segment.uri + "\": its " +
+                    (map_lost_ ? "init section" : "key") + " was lost"));
     } else {
       added |= AddSegment(job);
     }
@@ -265,18 +286,33 @@ void Publisher::SetMap(const Job& job, const Status& durable) {
     return;
   }
   map_lost_ = true;
+  LoseSection(job, s, "init section");
+  RemoveFile(path);
+}
+
+void Publisher::SetKey(const Job& job, const Status& durable) {
+  Status s = durable;
+  if (s.ok()) s = playlist_->SetKey(job.key);
+  if (s.ok()) {
+    key_lost_ = false;
+    return;
+  }
+  // The key file is not ours to remove.
+  key_lost_ = true;
+  LoseSection(job, s, "key");
+}
+
+void Publisher::LoseSection(const Job& job, const Status& why, const std::string& what) {
   discontinuity_pending_ = true;
   {
     MutexLock l(&mu_);
-    ++maps_lost_;
+    ++(job.kind == Job::Kind::kMap ? maps_lost_ : keys_lost_);
   }
-  if (!job.refused) {
-    Log(LogLevel::kError, s.message() + ": init section \"" + job.segment.uri +
-                              "\" is not listed; the segments that need it "
-                              "are left out until the next one");
-    RecordError(s);
-  }
-  RemoveFile(path);
+  if (job.refused) return;  // the caller has the error already
+  Log(LogLevel::kError, why.message() + ": " + what + " \"" + job.segment.uri +
+                            "\" is not listed; the segments that need it are "
+                            "left out until the next one");
+  RecordError(why);
 }
 
 bool Publisher::SameAsCurrentMap(const std::string& path) {
@@ -307,7 +343,7 @@ void Publisher::NotePublished() {
 void Publisher::MakeDurable(const std::deque<Job>& batch,
                             std::vector<Status>* durable) {
   auto syncs = [](const Job& job) {
-    return (job.kind == Job::Kind::kSegment || job.kind == Job::Kind::kMap) &&
+    return job.kind != Job::Kind::kDiscard && job.kind != Job::Kind::kFinish &&
            !job.segment.file_path.empty();
   };
   // Start the writeback of every file before waiting for any: the disk sees

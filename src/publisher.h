@@ -46,6 +46,7 @@ struct PublisherStats {
   uint64_t segments_listed = 0;  // added to the playlist
   uint64_t segments_lost = 0;    // refused or not durable: never listed
   uint64_t maps_lost = 0;        // init sections refused or not durable
+  uint64_t keys_lost = 0;        // keys refused or not durable
   // Submit() to the first published playlist that lists the segment, over
   // the last kLatencySamples listed segments; 0 when none yet.
   int64_t latency_p50_us = 0;
@@ -81,6 +82,11 @@ class Publisher {
   // A map that cannot be made durable is removed, and the segments after it
   // are lost until the next map.
   Status SubmitMap(SegmentFile map) EXCLUDES(mu_);
+  // Queues a key (EXT-X-KEY) for the segments submitted after it, as a map:
+  // checked now (Playlist::CheckKey), its file made durable before a
+  // playlist names it, the segments after a lost one lost until the next.
+  // The key file is never removed.
+  Status SubmitKey(KeyInput key) EXCLUDES(mu_);
   // Queues the removal of a file that will not be listed (a segment that
   // could not be written whole); the next listed segment carries
   // EXT-X-DISCONTINUITY.
@@ -99,6 +105,7 @@ class Publisher {
     enum class Kind {
       kSegment,  // make durable, list, publish
       kMap,      // make durable, then the map of the segments after it
+      kKey,      // make durable, then the key of the segments after it
       kDiscard,  // remove file_path; list nothing
       kFinish,   // Playlist::Finish(): ENDLIST in the batch's one write
     };
@@ -111,8 +118,9 @@ class Publisher {
     std::unique_ptr<SyncableFile> file;
     std::unique_ptr<SyncableFile> dir;
     Status opened;
-    // A map refused at submit: the caller has its error already.
+    // A map or key refused at submit: the caller has its error already.
     bool refused = false;
+    KeyInput key;  // kKey
   };
 
   Status Enqueue(Job job) EXCLUDES(mu_);
@@ -127,8 +135,14 @@ class Publisher {
   void Lose(const Job& job, const Status& why) EXCLUDES(mu_);
   // Adds a durable segment to the playlist (or loses it); true when added.
   bool AddSegment(const Job& job) EXCLUDES(mu_);
-  // Sets the map of the segments that follow (see SubmitMap).
+  // Sets the map or the key of the segments that follow (see SubmitMap,
+  // SubmitKey); `durable` says whether its file could be made durable.
   void SetMap(const Job& job, const Status& durable) EXCLUDES(mu_);
+  void SetKey(const Job& job, const Status& durable) EXCLUDES(mu_);
+  // A map or key that is not listed: the segments after it are lost until
+  // the next one (the worker's map_lost_ or key_lost_ says so).
+  void LoseSection(const Job& job, const Status& why, const std::string& what)
+      EXCLUDES(mu_);
   // The file of the map in force has the same bytes as `path`.
   bool SameAsCurrentMap(const std::string& path);
   // Opens a submitted file and its directory for a later sync.
@@ -159,6 +173,7 @@ class Publisher {
   uint64_t segments_listed_ GUARDED_BY(mu_) = 0;
   uint64_t segments_lost_ GUARDED_BY(mu_) = 0;
   uint64_t maps_lost_ GUARDED_BY(mu_) = 0;
+  uint64_t keys_lost_ GUARDED_BY(mu_) = 0;
   std::vector<int64_t> latencies_ GUARDED_BY(mu_);  // ring of samples
   uint64_t latency_count_ GUARDED_BY(mu_) = 0;
   int64_t latency_max_us_ GUARDED_BY(mu_) = 0;
@@ -167,6 +182,7 @@ class Publisher {
   bool discontinuity_pending_ = false;
   std::string map_file_;  // file of the map in force
   bool map_lost_ = false;  // the last map was lost: segments need another
+  bool key_lost_ = false;  // the last key was lost: segments need another
   // Submit times of segments added but not yet in a published playlist.
   std::vector<int64_t> unpublished_;
   std::thread thread_;

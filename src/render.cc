@@ -216,20 +216,65 @@ Status ValidateBaseUrl(std::string_view base_url) {
   return Status::OK();
 }
 
+namespace {
+
+constexpr std::string_view kNoKey = "METHOD=NONE";
+
+void AppendKey(std::string_view key, RenderState* state, std::string* out) {
+  out->append("#EXT-X-KEY:");
+  out->append(key);
+  out->push_back('\n');
+  state->key = key;
+}
+
+}  // namespace
+
+std::string KeyAttributes(std::string_view uri, const uint8_t (&iv)[16]) {
+  if (uri.empty()) return std::string(kNoKey);
+  std::string out = "METHOD=AES-128,URI=\"";
+  out.append(uri);
+  out.append("\",IV=0x");
+  for (uint8_t b : iv) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+Status ValidateKeyUri(std::string_view uri) {
+  if (uri.empty()) return Status::InvalidArgument("key URI is empty");
+  for (unsigned char c : uri) {
+    if (c == '"' || c == '\n' || c == '\r') {
+      return Status::InvalidArgument(
+          "key URI contains " + HexByte(c) +
+          ", which cannot be written inside the quotes of EXT-X-KEY");
+    }
+    // A URI is printable ASCII (RFC 3986); anything else is percent-encoded.
+    if (c <= 0x20 || c >= 0x7f) {
+      return Status::InvalidArgument("key URI contains " + HexByte(c) +
+                                     ", which is not allowed in a URI (percent-encode it)");
+    }
+  }
+  return Status::OK();
+}
+
 void AppendSegmentLines(const RenderedSegment& seg, int pdt_offset,
-                        std::string* map_uri, std::string* out) {
+                        RenderState* state, std::string* out) {
   if (seg.discontinuity) out->append("#EXT-X-DISCONTINUITY\n");
   // RFC 8216 4.3.2.5: a map applies to every segment after it until the next
   // one, so it is printed where it changes (and at the top). EncodeUri has
   // percent-encoded any '"', so the quoted string cannot be broken out of.
-  if (seg.map_uri != *map_uri) {
+  if (seg.map_uri != state->map_uri) {
     if (!seg.map_uri.empty()) {
+      if (!state->key.empty() && state->key != kNoKey) AppendKey(kNoKey, state, out);
       out->append("#EXT-X-MAP:URI=\"");
       out->append(seg.map_uri);
       out->append("\"\n");
     }
-    *map_uri = seg.map_uri;
+    state->map_uri = seg.map_uri;
   }
+  // A key applies to every segment after it until the next one (4.3.2.4).
+  if (seg.key != state->key) AppendKey(seg.key, state, out);
   if (seg.program_date_time_ms) {
     out->append("#EXT-X-PROGRAM-DATE-TIME:");
     AppendProgramDateTime(*seg.program_date_time_ms, pdt_offset, out);
@@ -285,9 +330,9 @@ std::string Render(const Snapshot& snap) {
     estimate += 64 + seg.uri.size() + (seg.program_date_time_ms ? 56 : 0);
   }
   out.reserve(estimate);
-  std::string map_uri;
+  RenderState state;
   for (const RenderedSegment& seg : snap.segments) {
-    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &map_uri, &out);
+    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &state, &out);
   }
   out.append(RenderFooter(snap));
   return out;

@@ -26,6 +26,16 @@ struct RenderedSegment {
   // URI of its media initialization section (EXT-X-MAP, fMP4), encoded and
   // prefixed like `uri`; empty for a segment that needs none (MPEG-TS).
   std::string map_uri;
+  // Attributes of the EXT-X-KEY that applies to it (KeyAttributes()); empty
+  // while no key was ever set.
+  std::string key;
+};
+
+// Where a run of AppendSegmentLines() stands: the map and key in force
+// after the lines so far ("" at the top of a playlist).
+struct RenderState {
+  std::string map_uri;
+  std::string key;
 };
 
 struct Snapshot {
@@ -49,13 +59,23 @@ std::string Render(const Snapshot& snapshot);
 // Render() in parts, for a writer that keeps the segment lines of an
 // append-only playlist between writes. Render(s) is RenderHeader(s), then
 // AppendSegmentLines() of each segment, then RenderFooter(s); the header and
-// footer do not read s.segments. `*map_uri` is the map in force before the
-// segment (the previous segment's, "" at the top of the playlist): an
-// EXT-X-MAP is printed where the segment's differs, and *map_uri follows.
+// footer do not read s.segments. EXT-X-MAP and EXT-X-KEY are printed where
+// the segment's differ from *state, which follows. Init sections are never
+// encrypted: a new EXT-X-MAP while a key is in force follows an
+// EXT-X-KEY:METHOD=NONE (a key applies to the maps after it, RFC 8216
+// 4.3.2.4), and the segment's key is printed again after it.
 std::string RenderHeader(const Snapshot& snapshot);
 void AppendSegmentLines(const RenderedSegment& segment,
-                        int pdt_utc_offset_minutes, std::string* map_uri,
+                        int pdt_utc_offset_minutes, RenderState* state,
                         std::string* out);
+
+// The attribute list of an EXT-X-KEY: METHOD=NONE for an empty URI, else
+// METHOD=AES-128,URI="<uri>",IV=0x<32 hex digits>.
+std::string KeyAttributes(std::string_view uri, const uint8_t (&iv)[16]);
+// A key URI is printed as it is inside quotes: refuses an empty one, a '"',
+// control characters (a CR or LF would inject a tag) and anything else that
+// is not printable ASCII (RFC 3986). Messages name the byte, not the URI.
+Status ValidateKeyUri(std::string_view uri);
 std::string_view RenderFooter(const Snapshot& snapshot);
 
 // RFC 3339 with milliseconds and a zone with a colon:

@@ -24,6 +24,7 @@
     fragLoaded: 0,
     fragsLoaded: [],       // {sn, url, start, duration, type}
     initSections: [],      // URLs of the init sections (EXT-X-MAP) parsed, in order
+    keysLoaded: 0,         // AES-128 keys (EXT-X-KEY) loaded
     fragBuffered: 0,
     fragFailed: 0,
     fragsFailed: [],       // {sn, url, details}
@@ -163,6 +164,7 @@
     state.fragsLoaded.push({ sn: f.sn, url: f.url, start: f.start, duration: f.duration, type: f.type });
   });
   hls.on(Hls.Events.FRAG_BUFFERED, () => { state.fragBuffered++; });
+  hls.on(Hls.Events.KEY_LOADED, () => { state.keysLoaded++; });
   hls.on(Hls.Events.FRAG_PARSING_INIT_SEGMENT, (_event, data) => {
     // For fMP4 the fragment is the init section (EXT-X-MAP) itself.
     if (data.frag && data.frag.sn === 'initSegment') state.initSections.push(data.frag.url);

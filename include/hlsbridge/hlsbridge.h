@@ -32,6 +32,7 @@
 #ifndef HLSBRIDGE_HLSBRIDGE_H
 #define HLSBRIDGE_HLSBRIDGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #if defined(_WIN32)
@@ -135,6 +136,15 @@ typedef struct {
     /* Nonzero: EXT-X-INDEPENDENT-SEGMENTS, a promise that every segment
      * starts with a key frame (RFC 8216 4.3.5.1). Default 0. (1.2.0) */
     int independent_segments;
+    /* Nonzero: hlsbridge_playlist_finish() writes no EXT-X-ENDLIST, for a
+     * live or event stream that another process will continue. Refused
+     * for a VOD playlist, which always ends with it. Default 0. (1.2.0) */
+    int omit_endlist;
+    /* With delete_segments: how many of the most recently removed segment
+     * files stay on disk even after their hold time (FFmpeg's
+     * hls_delete_threshold). Default 0: only the hold of RFC 8216 6.2.2.
+     * (1.2.0) */
+    unsigned keep_removed_segments;
 } hlsbridge_playlist_options;
 
 typedef struct {
@@ -185,7 +195,31 @@ typedef struct {
     /* Init sections (submit_map) refused or not made durable: the segments
      * after each are lost until the next map is submitted. (1.2.0) */
     uint64_t maps_lost;
+    /* The same for keys (submit_key). (1.2.0) */
+    uint64_t keys_lost;
 } hlsbridge_playlist_stats;
+
+/* AES-128 encryption of whole segments (RFC 8216 4.3.2.4): what the
+ * EXT-X-KEY of the segments that follow says. (1.2.0) */
+typedef struct {
+    /* Key URI, printed as given inside the quotes of EXT-X-KEY: no '"', no
+     * control character. NULL or "": METHOD=NONE, segments in the clear. */
+    const char *uri;
+    /* Printed as IV=0x...; the segments must be encrypted with it. */
+    uint8_t iv[16];
+    /* The key file on the local file system, made durable before a
+     * playlist names the key (submit_key), never deleted; or NULL. */
+    const char *file_path;
+} hlsbridge_key;
+
+/* FFmpeg's key info file, read by hlsbridge_key_info_read(). (1.2.0) */
+typedef struct {
+    char *uri;       /* line 1: the key URI */
+    char *key_file;  /* line 2: the key file's path */
+    uint8_t key[16]; /* that file's 16 bytes */
+    int has_iv;      /* line 3 was given: */
+    uint8_t iv[16];  /* the IV */
+} hlsbridge_key_info;
 
 /* Fills *opts with the defaults (all zero/NULL, fsync_file, fsync_dir,
  * fsync_segments and remove_stale_temp_files on). */
@@ -270,6 +304,45 @@ HLSBRIDGE_EXPORT int hlsbridge_playlist_set_map(hlsbridge_playlist *pl,
 HLSBRIDGE_EXPORT int hlsbridge_playlist_submit_map(hlsbridge_playlist *pl,
                                                    const char *uri,
                                                    const char *file_path);
+
+/*
+ * AES-128: the key of the segments added (set_key) or submitted
+ * (submit_key) from now on, printed as EXT-X-KEY where it changes. A new
+ * EXT-X-MAP while a key is in force gets EXT-X-KEY:METHOD=NONE before it:
+ * init sections are not encrypted. submit_key makes the key file durable
+ * before a playlist names the key, in submission order; a key that cannot
+ * be (or a refused one) loses the segments submitted after it until the
+ * next key, and comes back from take_error(). -EINVAL for a refused URI or
+ * after finish. (1.2.0)
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_set_key(hlsbridge_playlist *pl,
+                                                const hlsbridge_key *key);
+HLSBRIDGE_EXPORT int hlsbridge_playlist_submit_key(hlsbridge_playlist *pl,
+                                                   const hlsbridge_key *key);
+
+/*
+ * Reads FFmpeg's key info file at path: line 1 the key URI, line 2 the path
+ * of a file holding the 16 key bytes, line 3 (optional) an IV of 32
+ * hexadecimal digits. On failure (-EINVAL, or the OS's errno) the message,
+ * from hlsbridge_playlist_error(pl), names the file and the line; no key
+ * byte is ever in a message. *info is filled only on success; free it with
+ * hlsbridge_key_info_free(), which also wipes the key. (1.2.0)
+ */
+HLSBRIDGE_EXPORT int hlsbridge_key_info_read(hlsbridge_playlist *pl, const char *path,
+                                             hlsbridge_key_info *info);
+HLSBRIDGE_EXPORT void hlsbridge_key_info_free(hlsbridge_key_info *info);
+
+/* 32 hexadecimal digits (an "0x" prefix allowed) into out; -EINVAL, and out
+ * unchanged, for anything else. (1.2.0) */
+HLSBRIDGE_EXPORT int hlsbridge_parse_hex16(const char *text, uint8_t out[16]);
+
+/*
+ * Writes a small file (a generated key) as the playlist is written:
+ * atomically and durably (temp file, fsync, rename, directory fsync), so
+ * that it is whole before a playlist that names it is published. (1.2.0)
+ */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_write_file(hlsbridge_playlist *pl, const char *path,
+                                                   const void *data, size_t size);
 
 /*
  * For segment files named file_path (the first of a name template, say):

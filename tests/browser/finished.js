@@ -120,6 +120,11 @@ L.runTest(`finished-${mode}`, async (scope) => {
 
   // Every listed segment loaded exactly once, in order, at the URL the
   // playlist names: a skipped, repeated or misresolved fragment fails here.
+  if (process.env.HLS_ENCRYPT === '1') {
+    L.check(/^#EXT-X-KEY:METHOD=AES-128,URI="[^"]+",IV=0x[0-9A-F]{32}$/m.test(pl.text),
+        `no AES-128 EXT-X-KEY in the playlist:\n${pl.text}`);
+    L.check(s.keysLoaded > 0, `hls.js loaded no key: ${L.describe(s)}`);
+  }
   const main = L.mediaFragments(s);
   L.checkInitSections(s, pl, `${srv.url}media/index.m3u8`);
   const expectedUrls = pl.segments.map((seg) => new URL(seg.uri, `${srv.url}media/index.m3u8`).href);

@@ -104,6 +104,7 @@ function muxerName() {
 //   HLS_SEGMENT_TYPE  mpegts (the default) or fmp4
 //   HLS_CODECS        h264 (H.264 + AAC, the default) or av1 (AV1 + Opus,
 //                     fMP4 only)
+//   HLS_ENCRYPT       1: AES-128 segments (-hls_enc 1, a generated key)
 function segmentType() {
   const t = process.env.HLS_SEGMENT_TYPE || 'mpegts';
   check(t === 'mpegts' || t === 'fmp4', `HLS_SEGMENT_TYPE=${t}: mpegts or fmp4`);
@@ -145,6 +146,7 @@ function hlsArgs({ playlistType, listSize = 0, time = 2 }) {
   const args = ['-f', muxerName(), '-hls_time', String(time), '-hls_list_size', String(listSize)];
   if (playlistType) args.push('-hls_playlist_type', playlistType);
   if (segmentType() === 'fmp4') args.push('-hls_segment_type', 'fmp4');
+  if (process.env.HLS_ENCRYPT === '1') args.push('-hls_enc', '1');
   return args;
 }
 

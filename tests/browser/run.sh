@@ -6,9 +6,10 @@
 #   FFMPEG=build/ffmpeg/bin/ffmpeg tests/browser/run.sh [TEST...]
 #
 # TEST: server live event vod hostile demo, and the fMP4 runs live-fmp4
-# event-fmp4 vod-fmp4 live-av1 event-av1 discont-fmp4 (default: all, in that
-# order). A -fmp4 run is the test of that name with fMP4 segments (H.264 +
-# AAC), an -av1 run the same with AV1 + Opus.
+# event-fmp4 vod-fmp4 live-av1 event-av1 discont-fmp4, and the AES-128 runs
+# event-aes event-aes-fmp4 rekey rekey-fmp4 (default: all, in that order). A -fmp4 run is the
+# test of that name with fMP4 segments (H.264 + AAC), an -av1 run the same
+# with AV1 + Opus, an -aes run with segments encrypted (a generated key).
 # Exits non-zero when any test fails; each failure says why on stderr.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,7 +21,7 @@ export FFMPEG="${FFMPEG:-$HLSBRIDGE_ROOT/build/ffmpeg/bin/ffmpeg}"
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] ||
     tests=(server live event vod hostile demo live-fmp4 event-fmp4 vod-fmp4 live-av1
-        event-av1 discont-fmp4)
+        event-av1 discont-fmp4 event-aes event-aes-fmp4 rekey rekey-fmp4)
 
 ensure_packages chromium
 "$HLSBRIDGE_ROOT/web/install-deps.sh"
@@ -41,6 +42,8 @@ for t in "${tests[@]}"; do
     name=${t%%-*}
     media=()
     case "$t" in
+    *-aes-fmp4) media=(HLS_SEGMENT_TYPE=fmp4 HLS_ENCRYPT=1) ;;
+    *-aes) media=(HLS_ENCRYPT=1) ;;
     *-fmp4) media=(HLS_SEGMENT_TYPE=fmp4) ;;
     *-av1) media=(HLS_SEGMENT_TYPE=fmp4 HLS_CODECS=av1) ;;
     *-*) die "unknown test '$t'" ;;
@@ -51,7 +54,8 @@ for t in "${tests[@]}"; do
     event | vod | hostile) cmd=(node "$here/finished.js" "$name") ;;
     demo) cmd=(node "$here/demo-test.js") ;;
     discont) cmd=(node "$here/discont.js") ;;
-    *) die "unknown test '$t' (server live event vod hostile demo, -fmp4 -av1)" ;;
+    rekey) cmd=(node "$here/rekey.js") ;;
+    *) die "unknown test '$t' (server live event vod hostile demo, -fmp4 -av1 -aes -aes-fmp4)" ;;
     esac
     log "browser test: $t"
     if ! env ${media[@]+"${media[@]}"} "${cmd[@]}"; then

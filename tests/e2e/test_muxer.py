@@ -316,35 +316,182 @@ class HlsCompatTest(TempDirTest):
         constants = set(re.findall(r"^     (\w+)\s", text, re.M))
         return options, constants
 
-    def test_every_hls_name_is_known(self):
-        hls_options, hls_constants = self.help_names("hls")
-        ours, our_constants = self.help_names("hlsbridge")
-        self.assertGreater(len(hls_options), 30)
-        self.assertGreater(len(hls_constants), 15)
-        self.assertEqual(sorted(hls_options - ours), [])
-        self.assertEqual(sorted(hls_constants - our_constants), [])
+    # What hlsbridge does with each name of FFmpeg's hls muxer. A name this
+    # build's hls muxer lists that is in none of these tables fails
+    # test_every_hls_name_is_decided: a newer FFmpeg's new option waits for a
+    # decision instead of being ignored.
+    IMPLEMENTED = {"start_number", "hls_time", "hls_list_size", "hls_base_url",
+                   "hls_segment_filename", "hls_segment_options", "hls_delete_threshold",
+                   "hls_segment_type", "hls_fmp4_init_filename", "hls_flags",
+                   "hls_playlist_type", "hls_start_number_source", "hls_init_time",
+                   "hls_enc", "hls_enc_key", "hls_enc_key_url", "hls_enc_iv",
+                   "hls_key_info_file", "strftime", "strftime_mkdir"}
+    # Refused options, each with a value that is not its default.
+    REFUSED = {
+        "hls_vtt_options": "x", "hls_allow_cache": "1", "hls_segment_size": "100000",
+        "hls_subtitle_path": "x",
+        "hls_fmp4_init_resend": "1",
+        "method": "PUT", "http_user_agent": "x", "var_stream_map": "v:0",
+        "cc_stream_map": "ccgroup:cc", "master_pl_name": "master.m3u8",
+        "master_pl_publish_rate": "2", "http_persistent": "1", "timeout": "5",
+        "ignore_io_errors": "1", "headers": "X-A: b",
+    }
+    IMPLEMENTED_FLAGS = {"temp_file", "delete_segments", "discont_start", "omit_endlist",
+                         "program_date_time", "independent_segments", "periodic_rekey"}
+    REFUSED_FLAGS = {"single_file", "round_durations", "split_by_time", "append_list",
+                     "second_level_segment_index", "second_level_segment_duration",
+                     "second_level_segment_size", "iframes_only"}
+    # Values of options whose other values are implemented.
+    REFUSED_VALUES = [("hls_start_number_source", "epoch_us"),
+                      ("hls_start_number_source", "datetime")]
 
-    def test_unsupported_options_are_refused_by_name(self):
-        cases = [
-            (["-hls_enc", "1", "-hls_key_info_file", "/nonexistent"], "hls_key_info_file: not supported"),
-            (["-hls_enc", "1"], "hls_enc: not supported by hlsbridge: AES-128"),
-            (["-var_stream_map", "v:0"], "var_stream_map: not supported"),
-            (["-master_pl_name", "master.m3u8"], "master_pl_name: not supported"),
-            (["-hls_fmp4_init_resend", "1"], "hls_fmp4_init_resend: not supported"),
-            (["-method", "PUT"], "method: not supported"),
-            (["-hls_init_time", "1"], "hls_init_time: not supported"),
-            (["-hls_start_number_source", "epoch"], "hls_start_number_source: not supported"),
-            (["-hls_flags", "round_durations"], "hls_flags round_durations: not supported"),
-            (["-hls_flags", "delete_segments+append_list"], "hls_flags append_list: not supported"),
-            (["-hls_flags", "omit_endlist"], "hls_flags omit_endlist: not supported"),
-        ]
-        for args, needle in cases:
-            with self.subTest(args=args):
-                rc, err = run_ffmpeg([*lavfi_source(audio=False), "-t", "1", "-f", "hlsbridge",
-                                      *args, self.path("sub", "index.m3u8")], check=False)
-                self.assertNotEqual(rc, 0, err[-1500:])
-                self.assertIn(needle, err, err[-1500:])
-                self.assertFalse(os.path.exists(self.path("sub")), "files were created")
+    @staticmethod
+    def hls_flag_names(text):
+        """The constants listed under -hls_flags in a muxer's help."""
+        block = re.search(r"^  -hls_flags .*?\n((?:     .*\n)+)", text, re.M)
+        return set(re.findall(r"^     (\w+)\s", block.group(1), re.M))
+
+    @staticmethod
+    def help_text(muxer):
+        return subprocess.run([ffmpeg_path(), "-hide_banner", "-h", "muxer=" + muxer],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, check=True).stdout
+
+    def test_every_hls_name_is_decided_and_listed(self):
+        hls, ours = self.help_text("hls"), self.help_text("hlsbridge")
+        hls_options = set(re.findall(r"^  -(\w+)\s", hls, re.M))
+        hls_flags = self.hls_flag_names(hls)
+        self.assertGreater(len(hls_options), 30)
+        self.assertGreater(len(hls_flags), 12)
+        self.assertEqual(sorted(hls_options - self.IMPLEMENTED - set(self.REFUSED)), [],
+                         "options of the hls muxer that hlsbridge has not decided on")
+        self.assertEqual(sorted(hls_flags - self.IMPLEMENTED_FLAGS - self.REFUSED_FLAGS), [],
+                         "hls_flags of the hls muxer that hlsbridge has not decided on")
+        # -h muxer=hlsbridge shows every one of them, implemented or refused.
+        self.assertEqual(sorted(hls_options - set(re.findall(r"^  -(\w+)\s", ours, re.M))), [])
+        self.assertEqual(sorted(hls_flags - self.hls_flag_names(ours)), [])
+
+    def assert_fails_at_init(self, args, word):
+        """ffmpeg with these muxer options (and the output) exits non-zero
+        with `word` in its message; returns the message."""
+        rc, err = run_ffmpeg([*lavfi_source(audio=False), "-t", "1", "-f", "hlsbridge", *args],
+                             check=False)
+        self.assertNotEqual(rc, 0, err[-1500:])
+        self.assertIn(word, err)
+        return err
+
+    def check_refused(self, args, name):
+        err = self.assert_fails_at_init([*args, self.path("sub", "index.m3u8")], name)
+        self.assertRegex(err, r"%s[: ].*not supported by hlsbridge: \S" % re.escape(name),
+                         err[-1500:])
+        self.assertFalse(os.path.exists(self.path("sub")), "files were created")
+
+    def test_refused_options_fail_naming_them(self):
+        for name, value in sorted(self.REFUSED.items()):
+            with self.subTest(option=name):
+                self.check_refused(["-" + name, value], name)
+        for name, value in self.REFUSED_VALUES:
+            with self.subTest(option=name, value=value):
+                self.check_refused(["-" + name, value], "%s %s" % (name, value))
+
+    def test_refused_flags_fail_naming_them(self):
+        for flag in sorted(self.REFUSED_FLAGS):
+            with self.subTest(flag=flag):
+                self.check_refused(["-hls_flags", "delete_segments+" + flag],
+                                   "hls_flags " + flag)
+
+    def test_independent_segments_and_omit_endlist(self):
+        out = self.path("index.m3u8")
+        run_ffmpeg([*lavfi_source(audio=False, gop=25), "-t", "2", "-f", "hlsbridge",
+                    "-hls_time", "1", "-hls_flags", "independent_segments+omit_endlist", out])
+        pl = read_playlist(out)
+        self.assertTrue(pl.independent_segments)
+        self.assertFalse(pl.endlist, pl.text)
+        self.assertEqual(len(pl.segments), 2)
+        self.assert_fails_at_init(["-hls_playlist_type", "vod", "-hls_flags", "omit_endlist",
+                                   self.path("vod.m3u8")], "omit_endlist")
+
+    def test_hls_segment_options_reach_the_container(self):
+        out = self.path("index.m3u8")
+        run_ffmpeg([*lavfi_source(audio=False), "-t", "1", "-f", "hlsbridge",
+                    "-hls_segment_options", "mpegts_service_id=4660", out])
+        info = ffprobe_json(["-show_programs", self.path("index0.ts")])
+        self.assertEqual(info["programs"][0]["program_num"], 4660)
+
+    def test_start_number_from_the_epoch(self):
+        out = self.path("index.m3u8")
+        before = int(time.time())
+        run_ffmpeg([*lavfi_source(audio=False), "-t", "1", "-f", "hlsbridge",
+                    "-hls_start_number_source", "epoch", out])
+        pl = read_playlist(out)
+        self.assertGreaterEqual(pl.media_sequence, before)
+        self.assertLessEqual(pl.media_sequence, int(time.time()))
+        self.assertEqual(pl.uris(), ["index%d.ts" % pl.media_sequence])
+
+    def test_init_time_for_the_first_list_then_hls_time(self):
+        out = self.path("index.m3u8")
+        with PlaylistWatcher(out, interval=0) as watcher:
+            run_ffmpeg([*lavfi_source(audio=False, gop=25), "-t", "10", "-f", "hlsbridge",
+                        "-hls_time", "2", "-hls_init_time", "1", "-hls_list_size", "3", out])
+        durations = {}
+        for _, _, pl in watcher.versions:
+            for seg in pl.segments:
+                durations[seg.uri] = seg.duration
+        self.assertEqual(watcher.problems, [])
+        self.assertEqual([durations["index%d.ts" % i] for i in range(len(durations))],
+                         [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 1.0], durations)
+        # No discontinuity where the duration changes; the target duration
+        # is hls_time throughout.
+        self.assertFalse(any(s.discontinuity for _, _, p in watcher.versions for s in p.segments))
+        self.assertEqual({p.target_duration for _, _, p in watcher.versions}, {2})
+        self.assert_fails_at_init(["-hls_init_time", "1", "-hls_playlist_type", "event",
+                                   self.path("e.m3u8")], "hls_init_time")
+
+    def test_strftime_names_in_directories_made_as_they_come(self):
+        out = self.path("index.m3u8")
+        run_ffmpeg([*lavfi_source(audio=False, gop=25, realtime=True), "-t", "5",
+                    "-f", "hlsbridge", "-hls_time", "2", "-hls_playlist_type", "event",
+                    "-strftime", "1", "-strftime_mkdir", "1", "-hls_segment_filename",
+                    self.path("%Y", "%m%d", "seg-%H%M%S.ts"), out], timeout=60)
+        pl = read_playlist(out)
+        self.assertEqual(len(pl.segments), 3, pl.text)
+        for seg in pl.segments:
+            self.assertRegex(seg.uri, r"^\d{4}/\d{4}/seg-\d{6}\.ts$")
+        self.assertEqual(len(set(pl.uris())), 3)
+        self.assertEqual(decode_frames(out).get("video"), 5 * 25)
+
+    def test_strftime_name_that_repeats_is_not_written(self):
+        # Faster than real time, 1 s segments all start in the same second:
+        # only the first is written; the others would overwrite it.
+        out = self.path("index.m3u8")
+        _, err = run_ffmpeg([*lavfi_source(audio=False, gop=25), "-t", "3", "-f", "hlsbridge",
+                             "-hls_time", "1", "-hls_playlist_type", "event", "-strftime", "1",
+                             "-hls_segment_filename", self.path("s-%Y%m%d%H%M%S.ts"), out])
+        self.assertIn("repeats the last one", err)
+        pl = read_playlist(out)
+        self.assertEqual(len(set(pl.uris())), len(pl.uris()), pl.text)
+        for seg in pl.segments:
+            frames = decode_frames(self.path(seg.uri)).get("video", 0)
+            self.assertAlmostEqual(frames, seg.duration * 25, delta=1, msg=seg.uri)
+
+    def test_strftime_template_without_a_time(self):
+        self.assert_fails_at_init(["-strftime", "1", "-hls_segment_filename", self.path("same.ts"),
+                                   self.path("index.m3u8")],
+                                  "with strftime it must name each second differently")
+
+    def test_delete_threshold_keeps_removed_files(self):
+        out = self.path("index.m3u8")
+        run_ffmpeg([*lavfi_source(audio=False, gop=25), "-t", "6", "-f", "hlsbridge",
+                    "-hls_time", "1", "-hls_list_size", "3",
+                    "-hls_flags", "delete_segments", "-hls_delete_threshold", "2", out],
+                   timeout=60)
+        pl = read_playlist(out)
+        files = sorted(f for f in os.listdir(self.dir) if f.endswith(".ts"))
+        listed = set(pl.uris())
+        # Three segments left the window; the newest two of them stay.
+        self.assertEqual(sorted(set(files) - listed), ["index1.ts", "index2.ts"], pl.text)
+        self.assert_fails_at_init(["-hls_delete_threshold", "3", self.path("b.m3u8")],
+                                  "hls_delete_threshold")
 
     def test_temp_file_and_defaults_are_accepted(self):
         out = self.path("index.m3u8")

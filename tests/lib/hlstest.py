@@ -66,6 +66,7 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _INT_RE = re.compile(r"^(0|[1-9][0-9]{0,19})$")  # as written: no leading zero
 _FLOAT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _RESOLUTION_RE = re.compile(r"^[0-9]+x[0-9]+$")
+_HEX128_RE = re.compile(r"^0[xX][0-9A-Fa-f]{32}$")
 
 
 def _lines(data):
@@ -182,6 +183,8 @@ def _check_attributes(attrs, spec, required, where):
             ok = bool(_FLOAT_RE.match(value))
         elif kind == "resolution":
             ok = bool(_RESOLUTION_RE.match(value))
+        elif kind == "hex128":
+            ok = bool(_HEX128_RE.match(value))
         else:
             ok = value in kind
         if not ok:
@@ -197,13 +200,15 @@ def _check_attributes(attrs, spec, required, where):
 class Segment:
     """One media segment: its URI line, EXTINF duration, media sequence
     number, whether EXT-X-DISCONTINUITY precedes it, its
-    EXT-X-PROGRAM-DATE-TIME and the URI of the EXT-X-MAP that applies."""
+    EXT-X-PROGRAM-DATE-TIME, the URI of the EXT-X-MAP that applies, and the
+    EXT-X-KEY that applies: None, or (URI, IV) of its AES-128 key."""
     uri: str
     duration: float
     sequence: int
     discontinuity: bool = False
     pdt: Optional[str] = None
     map_uri: Optional[str] = None
+    key: Optional[tuple] = None
 
 
 @dataclass
@@ -240,6 +245,7 @@ _MEDIA_HEADER = {
     "#EXT-X-PLAYLIST-TYPE:": "playlist_type",
 }
 _MAP_SPEC = {"URI": "string"}
+_KEY_SPEC = {"METHOD": ("NONE", "AES-128"), "URI": "string", "IV": "hex128"}
 
 
 class _MediaReader:
@@ -255,6 +261,8 @@ class _MediaReader:
         self.pdt = None
         self.map_uri = None
         self.saw_map = False
+        self.key = None          # (URI, IV) of the AES-128 key in force
+        self.map_keys = {}       # map URI -> the key in force where it appeared
 
     def pending(self):
         return self.extinf is not None or self.discontinuity or self.pdt is not None
@@ -302,7 +310,20 @@ class _MediaReader:
             check_uri(attrs["URI"], where)
             self.map_uri = attrs["URI"]
             self.saw_map = True
+            self.map_keys[self.map_uri] = self.key
             return True  # applies to the segments after it; not itself one
+        elif line.startswith("#EXT-X-KEY:"):
+            attrs = _check_attributes(parse_attribute_list(line[len("#EXT-X-KEY:"):]),
+                                      _KEY_SPEC, ("METHOD",), where)
+            if attrs["METHOD"] == "NONE":
+                if len(attrs) > 1:
+                    raise PlaylistError("METHOD=NONE with other attributes: " + where)
+                self.key = None
+            else:
+                if "URI" not in attrs or not attrs["URI"]:
+                    raise PlaylistError("AES-128 key without URI: " + where)
+                self.key = (attrs["URI"], attrs.get("IV"))
+            return True
         else:
             return False
         self.in_body = True
@@ -317,7 +338,7 @@ class _MediaReader:
         pl.segments.append(Segment(uri=line, duration=self.extinf,
                                    sequence=pl.media_sequence + len(pl.segments),
                                    discontinuity=self.discontinuity, pdt=self.pdt,
-                                   map_uri=self.map_uri))
+                                   map_uri=self.map_uri, key=self.key))
         self.extinf, self.discontinuity, self.pdt = None, False, None
 
     def line(self, line, where):
@@ -349,6 +370,11 @@ class _MediaReader:
         check_media_version(pl.version, self.saw_map)
         if self.saw_map and pl.segments and pl.segments[0].map_uri is None:
             raise PlaylistError("EXT-X-MAP after the first segment, which has none")
+        # hlsbridge writes init sections in the clear: no EXT-X-MAP under a key.
+        for uri, key in self.map_keys.items():
+            if key is not None:
+                raise PlaylistError("EXT-X-MAP %s appears while key %s is in force"
+                                    % (uri, key[0]))
         for s in pl.segments:
             # RFC 8216 4.3.3.1: EXTINF rounded to the nearest integer <= target.
             if math.floor(s.duration + 0.5) > pl.target_duration:
@@ -384,7 +410,8 @@ def parse_media_playlist(data):
     EXT-X-VERSION other than the one the tags need (check_media_version).
     Known tags: EXT-X-VERSION, -TARGETDURATION, -MEDIA-SEQUENCE,
     -DISCONTINUITY-SEQUENCE, -PLAYLIST-TYPE (EVENT, VOD),
-    -INDEPENDENT-SEGMENTS, -MAP (URI only), -DISCONTINUITY,
+    -INDEPENDENT-SEGMENTS, -MAP (URI only), -KEY (METHOD NONE or AES-128,
+    URI, IV; an init section must not be under a key), -DISCONTINUITY,
     -PROGRAM-DATE-TIME (milliseconds and a zone), EXTINF, EXT-X-ENDLIST."""
     text, lines = _lines(data)
     reader = _MediaReader(text)
@@ -845,12 +872,13 @@ def _frames_by_type(streams):
     return frames
 
 
-def decode_frames(path, timeout=60):
+def decode_frames(path, timeout=60, input_options=()):
     """Decodes every stream of `path` (a file, a playlist or a URL) with
-    ffprobe; returns {codec_type: frames, summed over the streams of that
-    type}. Raises AssertionError when ffprobe reports any error."""
+    ffprobe, `input_options` before it; returns {codec_type: frames, summed
+    over the streams of that type}. Raises AssertionError when ffprobe
+    reports any error."""
     info = ffprobe_json(["-count_frames", "-show_entries",
-                         "stream=codec_type,nb_read_frames", path], timeout)
+                         "stream=codec_type,nb_read_frames", *input_options, path], timeout)
     return _frames_by_type(info.get("streams", []))
 
 

@@ -152,6 +152,18 @@ static void check_submit(const char *dir)
     hlsbridge_playlist_close(pl);
 }
 
+/* Adds a 2 s segment named uri. */
+static void add_segment(hlsbridge_playlist *pl, const char *uri)
+{
+    hlsbridge_segment seg;
+
+    memset(&seg, 0, sizeof(seg));
+    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
+    seg.uri = uri;
+    seg.duration = 2.0;
+    CHECK(hlsbridge_playlist_add_segment(pl, &seg) == 0);
+}
+
 /* fMP4: init sections through both ways, EXT-X-MAP, version 6. */
 static void check_maps(const char *dir)
 {
@@ -174,11 +186,7 @@ static void check_maps(const char *dir)
     CHECK(hlsbridge_playlist_set_map(pl, "in\nit.mp4", NULL) == -EINVAL);
     CHECK(strstr(hlsbridge_playlist_error(pl), "init section") != NULL);
     CHECK(hlsbridge_playlist_set_map(pl, "init.mp4", NULL) == 0);
-    memset(&seg, 0, sizeof(seg));
-    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
-    seg.uri = "s0.m4s";
-    seg.duration = 2.0;
-    CHECK(hlsbridge_playlist_add_segment(pl, &seg) == 0);
+    add_segment(pl, "s0.m4s");
     CHECK(hlsbridge_playlist_write(pl) == 0);
 
     /* The URI of a submitted init file comes from its path. */
@@ -187,7 +195,9 @@ static void check_maps(const char *dir)
     write_file(init, "moov");
     write_file(seg_path, "moof");
     CHECK(hlsbridge_playlist_submit_map(pl, NULL, init) == 0);
-    seg.uri = NULL;
+    memset(&seg, 0, sizeof(seg));
+    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
+    seg.duration = 2.0;
     seg.file_path = seg_path;
     seg.discontinuity = 1;
     CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == 0);
@@ -199,6 +209,57 @@ static void check_maps(const char *dir)
                          "#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.000,\ns0.m4s\n"
                          "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init_1.mp4\"\n"
                          "#EXTINF:2.000,\ns1.m4s\n#EXT-X-ENDLIST\n") == 0);
+    free(text);
+    hlsbridge_playlist_close(pl);
+}
+
+/* AES-128: key info file, hex, a written key file, EXT-X-KEY. */
+static void check_keys(const char *dir)
+{
+    char path[4200], info_path[4300], key_path[4300], line[9000];
+    hlsbridge_playlist_options opts;
+    hlsbridge_playlist *pl = NULL;
+    hlsbridge_key_info info;
+    hlsbridge_key key;
+    uint8_t iv[16];
+    char *text;
+
+    start_phase("keys: key info file, set_key");
+    snprintf(path, sizeof(path), "%s/keys/index.m3u8", dir);
+    snprintf(info_path, sizeof(info_path), "%s/keys/k.info", dir);
+    snprintf(key_path, sizeof(key_path), "%s/keys/k.key", dir);
+    unlink(path);
+    hlsbridge_playlist_options_init(&opts);
+    opts.path = path;
+    opts.type = HLSBRIDGE_PLAYLIST_EVENT;
+    CHECK(hlsbridge_playlist_open(&opts, &pl) == 0);
+    CHECK(hlsbridge_playlist_write_file(pl, key_path, "0123456789abcdef", 16) == 0);
+    snprintf(line, sizeof(line), "k.key\n%s\n000102030405060708090a0b0c0d0e0f\n", key_path);
+    write_file(info_path, line);
+    CHECK(hlsbridge_key_info_read(pl, info_path, &info) == 0);
+    CHECK(strcmp(info.uri, "k.key") == 0 && info.has_iv && info.iv[15] == 15);
+    CHECK(memcmp(info.key, "0123456789abcdef", 16) == 0);
+    memset(&key, 0, sizeof(key));
+    key.uri = info.uri;
+    memcpy(key.iv, info.iv, 16);
+    key.file_path = info.key_file;
+    CHECK(hlsbridge_playlist_set_key(pl, &key) == 0);
+    hlsbridge_key_info_free(&info);
+    CHECK(info.uri == NULL && info.key[0] == 0);
+
+    write_file(info_path, "k.key\n");
+    CHECK(hlsbridge_key_info_read(pl, info_path, &info) == -EINVAL);
+    CHECK(strstr(hlsbridge_playlist_error(pl), "k.info: line 2") != NULL);
+    CHECK(hlsbridge_parse_hex16("0x00112233445566778899aabbccddeeff", iv) == 0 && iv[1] == 0x11);
+    CHECK(hlsbridge_parse_hex16("0011", iv) == -EINVAL);
+    key.uri = "bad\"uri";
+    CHECK(hlsbridge_playlist_set_key(pl, &key) == -EINVAL);
+
+    add_segment(pl, "s0.ts");
+    CHECK(hlsbridge_playlist_finish(pl) == 0);
+    text = read_file(path);
+    CHECK(text && strstr(text, "#EXT-X-KEY:METHOD=AES-128,URI=\"k.key\","
+                               "IV=0x000102030405060708090A0B0C0D0E0F\n#EXTINF:2.000,\ns0.ts\n"));
     free(text);
     hlsbridge_playlist_close(pl);
 }
@@ -303,6 +364,7 @@ int main(int argc, char **argv)
 
     check_submit(dir);
     check_maps(dir);
+    check_keys(dir);
 
     printf("c_api_test: all checks passed\n");
     return 0;

@@ -599,6 +599,45 @@ TEST_F(DeleteSegmentsTest, ReplacedMapGoesWithItsLastSegment) {
   EXPECT_TRUE(env_.FileExists(dir_.File("s6.ts")));
 }
 
+TEST_F(DeleteSegmentsTest, NewestRemovedFilesKeptPastTheirHold) {
+  PlaylistOptions o = Options(3);
+  o.delete_segments = true;
+  o.keep_removed_segments = 2;
+  auto pl = Open(o);
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(Add(pl.get(), "s" + std::to_string(i) + ".ts", 2, false, Seg(i)).ok());
+    ASSERT_TRUE(pl->Write().ok());
+  }
+  // s0..s3 left the window; every hold passes, the newest two stay.
+  env_.Advance(3600'000'000);
+  EXPECT_EQ(pl->DeleteExpired(false), 2);
+  EXPECT_FALSE(env_.FileExists(dir_.File("s0.ts")));
+  EXPECT_FALSE(env_.FileExists(dir_.File("s1.ts")));
+  EXPECT_TRUE(env_.FileExists(dir_.File("s2.ts")));
+  EXPECT_TRUE(env_.FileExists(dir_.File("s3.ts")));
+  ASSERT_TRUE(Add(pl.get(), "s7.ts", 2, false, Seg(7)).ok());
+  ASSERT_TRUE(pl->Write().ok());
+  env_.Advance(3600'000'000);
+  EXPECT_EQ(pl->DeleteExpired(false), 2);
+  EXPECT_FALSE(env_.FileExists(dir_.File("s2.ts")));
+  EXPECT_TRUE(env_.FileExists(dir_.File("s3.ts")));
+}
+
+TEST_F(PlaylistTest, OmitEndlistFinishesWithoutEndlistButNotForVod) {
+  PlaylistOptions o = Options(3);
+  o.omit_endlist = true;
+  auto pl = Open(o);
+  ASSERT_TRUE(Add(pl.get(), "s0.ts", 2).ok());
+  ASSERT_TRUE(pl->Finish().ok());
+  EXPECT_EQ(ReadFileOrDie(o.path).find("ENDLIST"), std::string::npos);
+  EXPECT_FALSE(Add(pl.get(), "s1.ts", 2).ok()) << "finished all the same";
+  o.type = PlaylistType::kVod;
+  std::unique_ptr<Playlist> vod;
+  Status s = Playlist::Open(o, &vod);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("omit_endlist"), std::string::npos) << s.message();
+}
+
 TEST_F(DeleteSegmentsTest, OffByDefault) {
   auto pl = Open(Options(3));
   for (int i = 0; i < 4; ++i) {

@@ -355,6 +355,62 @@ TEST_F(PublisherTest, RefusedMapIsReportedNowAndItsSegmentsLost) {
       << "a segment that needs a refused map is not listed";
 }
 
+// AES-128: a key file is durable before a playlist names its key; a lost
+// key loses the segments after it until the next one, and is never removed.
+KeyInput Key(const ScratchDir& dir, const std::string& name) {
+  KeyInput k;
+  k.uri = name;
+  for (int i = 0; i < 16; ++i) k.iv[i] = static_cast<uint8_t>(i);
+  k.file_path = dir.File(name);
+  WriteFileOrDie(k.file_path, "0123456789abcdef");
+  return k;
+}
+
+TEST_F(PublisherTest, KeyFileIsDurableBeforeAPlaylistNamesIt) {
+  Open();
+  KeyInput k = Key(dir_, "a.key");
+  ASSERT_TRUE(publisher_->SubmitKey(k).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  publisher_->Drain();
+  const auto synced = std::find(env_.events.begin(), env_.events.end(), "file " + k.file_path);
+  const auto published = std::find(env_.events.begin(), env_.events.end(), "publish");
+  ASSERT_NE(synced, env_.events.end());
+  EXPECT_LT(synced, published);
+  EXPECT_NE(Playlist().find("#EXT-X-KEY:METHOD=AES-128,URI=\"a.key\","
+                            "IV=0x000102030405060708090A0B0C0D0E0F\n#EXTINF:2.000,\nseg0.ts\n"),
+            std::string::npos)
+      << Playlist();
+}
+
+TEST_F(PublisherTest, LostKeyLosesItsSegmentsUntilTheNextKey) {
+  Open();
+  ASSERT_TRUE(publisher_->SubmitKey(Key(dir_, "a.key")).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  publisher_->Drain();
+  env_.Fail(FaultStep::kSyncFile, EIO);
+  KeyInput lost = Key(dir_, "b.key");
+  ASSERT_TRUE(publisher_->SubmitKey(lost).ok());
+  publisher_->Drain();
+  env_.Fail(FaultStep::kNone, 0);
+  ASSERT_TRUE(publisher_->Submit(Segment(1)).ok());
+  KeyInput bad = Key(dir_, "c.key");
+  bad.uri = "c\".key";
+  EXPECT_FALSE(publisher_->SubmitKey(bad).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(2)).ok());
+  ASSERT_TRUE(publisher_->SubmitKey(Key(dir_, "d.key")).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(3)).ok());
+  publisher_->Drain();
+  EXPECT_EQ(ListedUris(Playlist()), (std::vector<std::string>{"seg0.ts", "seg3.ts"}));
+  EXPECT_NE(Playlist().find("seg0.ts\n#EXT-X-DISCONTINUITY\n#EXT-X-KEY:METHOD=AES-128,"
+                            "URI=\"d.key\""),
+            std::string::npos)
+      << Playlist();
+  EXPECT_TRUE(env_.FileExists(lost.file_path)) << "a key file is never removed";
+  EXPECT_EQ(publisher_->TakeError().os_errno(), EIO);
+  EXPECT_EQ(publisher_->GetStats().keys_lost, 2u);
+  EXPECT_EQ(publisher_->GetStats().segments_lost, 2u);
+}
+
 TEST_F(PublisherTest, FailedPlaylistWriteIsReportedAndTheNextWriteListsAll) {
   Open();
   env_.Fail(FaultStep::kRename, EROFS);

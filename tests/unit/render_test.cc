@@ -409,20 +409,58 @@ TEST(RenderSnapshotTest, PartsAddUpToTheWhole) {
     snap.segments.push_back(Seg("s" + std::to_string(i) + ".ts", i * 5005, (i + 1) * 5005,
                                 i % 3 ? std::optional<int64_t>() : 1795498910284 + i * 5005,
                                 i % 7 == 1));
-    // fMP4 with a new init section after every 20 segments.
+    // fMP4 with a new init section after every 20 segments, and a key
+    // that changes every 15.
     snap.segments.back().map_uri = "init" + std::to_string(i / 20) + ".mp4";
+    snap.segments.back().key = "METHOD=AES-128,URI=\"k" + std::to_string(i / 15) + "\"";
   }
   snap.has_map = true;
   std::string parts = RenderHeader(snap);
-  std::string map_uri;
+  RenderState state;
   for (const RenderedSegment& seg : snap.segments) {
-    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &map_uri, &parts);
+    AppendSegmentLines(seg, snap.pdt_utc_offset_minutes, &state, &parts);
   }
   parts.append(RenderFooter(snap));
   EXPECT_EQ(parts, Render(snap));
   EXPECT_EQ(RenderFooter(snap), "#EXT-X-ENDLIST\n");
   snap.ended = false;
   EXPECT_EQ(RenderFooter(snap), "");
+}
+
+// EXT-X-KEY where the key changes; an init section is never under a key:
+// METHOD=NONE before a new EXT-X-MAP, and the key again after it.
+TEST(RenderTest, KeysAndMapsGolden) {
+  const uint8_t iv[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const std::string k1 = KeyAttributes("k1.key", iv);
+  EXPECT_EQ(k1, "METHOD=AES-128,URI=\"k1.key\",IV=0x000102030405060708090A0B0C0D0E0F");
+  EXPECT_EQ(KeyAttributes("", iv), "METHOD=NONE");
+  const std::string k2 = KeyAttributes("https://keys.example/k2?t=1", iv);
+  Snapshot snap;
+  snap.target_duration = 2;
+  snap.has_map = true;
+  for (int i = 0; i < 5; ++i) {
+    RenderedSegment seg = Seg("s" + std::to_string(i) + ".m4s", i * 2000, (i + 1) * 2000);
+    seg.map_uri = i < 3 ? "init.mp4" : "init_1.mp4";
+    seg.key = i < 2 ? k1 : i < 4 ? k2 : "METHOD=NONE";
+    seg.discontinuity = i == 3;
+    snap.segments.push_back(seg);
+  }
+  EXPECT_EQ(Render(snap),
+            "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:2\n"
+            "#EXT-X-MAP:URI=\"init.mp4\"\n"
+            "#EXT-X-KEY:" + k1 + "\n#EXTINF:2.000,\ns0.m4s\n#EXTINF:2.000,\ns1.m4s\n"
+            "#EXT-X-KEY:" + k2 + "\n#EXTINF:2.000,\ns2.m4s\n"
+            "#EXT-X-DISCONTINUITY\n#EXT-X-KEY:METHOD=NONE\n#EXT-X-MAP:URI=\"init_1.mp4\"\n"
+            "#EXT-X-KEY:" + k2 + "\n#EXTINF:2.000,\ns3.m4s\n"
+            "#EXT-X-KEY:METHOD=NONE\n#EXTINF:2.000,\ns4.m4s\n");
+}
+
+TEST(RenderTest, KeyUriWithQuoteOrLineBreakIsRefused) {
+  EXPECT_TRUE(ValidateKeyUri("https://k.example/a?b=c&d=%22").ok());
+  for (const char* bad : {"", "k\"ey", "k\ney", "k\rey", "k ey", "k\xc9y", "k\x7fy"}) {
+    Status s = ValidateKeyUri(bad);
+    EXPECT_FALSE(s.ok()) << bad;
+  }
 }
 
 }  // namespace
