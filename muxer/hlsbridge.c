@@ -582,7 +582,11 @@ static void end_init_phase(AVFormatContext *s)
     c->init_phase = 0;
     if (!c->seg || !c->pkt.in_flight || !c->pkt.is_ref)
         return; /* a segment muxer starting again: it takes hls_time */
-    av_opt_set_int(c->seg->priv_data, "segment_time", INT64_MAX, 0);
+    /* segment.c cuts at segment_time * (segments so far + 1) after its first
+     * pts: a time that product cannot reach, nor overflow, before the
+     * segment muxer is replaced after this segment. */
+    av_opt_set_int(c->seg->priv_data, "segment_time",
+                   INT64_MAX / 4 / ((int64_t)c->list_size + 2), 0);
     c->switch_pts = c->pkt.pts + av_rescale_q(c->hls_time, AV_TIME_BASE_Q, c->ref_tb);
 }
 
