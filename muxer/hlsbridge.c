@@ -222,7 +222,7 @@ typedef struct HLSBridgeContext {
     char *base_url;                  ///< prefix of every segment URI
     int flags;                       ///< HLSBRIDGE_FLAG_*
     int segment_fsync;               ///< segment files durable before they are listed
-    int start_number;                ///< number of the first segment and media sequence
+    int64_t start_number;            ///< number of the first segment and media sequence
     char *segment_format;            ///< container of the segment files
     AVDictionary *segment_format_options; ///< options of the segment container
     AVDictionary *segment_options;   ///< options of the nested segment muxer
@@ -591,6 +591,45 @@ static void end_init_phase(AVFormatContext *s)
 }
 
 /*
+ * The template with its one %d (or %0Nd: N digits at least) replaced by n
+ * and "%%" by '%', as av_get_frame_filename() does for an int; NULL for a
+ * template without exactly one such conversion, or out of memory.
+ */
+static char *number_segment_name(const char *tmpl, int64_t n)
+{
+    AVBPrint bp;
+    char *name;
+    int found = 0, bad = 0;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    for (const char *p = tmpl; *p; p++) {
+        int width = 0;
+        if (*p != '%') {
+            av_bprint_chars(&bp, *p, 1);
+            continue;
+        }
+        if (p[1] == '%') {
+            av_bprint_chars(&bp, '%', 1);
+            p++;
+            continue;
+        }
+        while (av_isdigit(p[1]) && width < 100)
+            width = width * 10 + *++p - '0';
+        bad = p[1] != 'd' || found || width >= 100;
+        if (bad)
+            break;
+        av_bprintf(&bp, "%0*"PRId64, width, n);
+        found = 1;
+        p++;
+    }
+    if (av_bprint_finalize(&bp, &name) < 0)
+        return NULL;
+    if (bad || !found)
+        av_freep(&name);
+    return name;
+}
+
+/*
  * strftime: before a segment file is opened, its directory is made
  * (strftime_mkdir), and a name that repeats the last one (two cuts within
  * the template's resolution) is refused: the file is listed, and rewriting
@@ -616,20 +655,30 @@ static int prepare_strftime_segment(AVFormatContext *s, const char *url)
     return 0;
 }
 
-/* Opens a segment file: encrypted, in a directory of its own... */
+/*
+ * Opens a segment file, named in *name: the segment muxer numbers its files
+ * with an int, so this muxer names them itself with the 64-bit number (the
+ * same name while it fits); strftime names are the segment muxer's. The
+ * file is encrypted (AES-128), or in a directory made for it
+ * (strftime_mkdir).
+ */
 static int open_segment_file(AVFormatContext *s, AVIOContext **pb, const char *url,
-                             int flags, AVDictionary **options)
+                             int flags, AVDictionary **options, char **name)
 {
     HLSBridgeContext *c = s->priv_data;
     int ret;
 
-    if (c->strftime && (ret = prepare_strftime_segment(s, url)) < 0)
+    *name = c->strftime ? av_strdup(url) :
+            number_segment_name(c->segment_filename, c->start_number + c->segments_opened);
+    if (!*name)
+        return AVERROR(ENOMEM);
+    if (c->strftime && (ret = prepare_strftime_segment(s, *name)) < 0)
         return ret;
     if (!c->enc.on)
-        return s->io_open(s, pb, url, flags, options);
+        return s->io_open(s, pb, *name, flags, options);
     if ((ret = update_key(s, c->start_number + c->segments_opened)) < 0)
         return ret;
-    return open_encrypted(s, pb, url, flags, options);
+    return open_encrypted(s, pb, *name, flags, options);
 }
 
 static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
@@ -642,16 +691,19 @@ static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
     int is_init    = (flags & AVIO_FLAG_WRITE) && c->init.url && !c->init.pb &&
                      !strcmp(url, c->init.url);
     int is_segment = (flags & AVIO_FLAG_WRITE) && !is_init && !c->cur.pb;
+    char *name     = NULL;
     int ret;
 
     if (c->probing)
         return avio_open_dyn_buf(pb);
     if (is_segment)
-        ret = open_segment_file(s, pb, url, flags, options);
+        ret = open_segment_file(s, pb, url, flags, options, &name);
     else
         ret = s->io_open(s, pb, url, flags, options);
     if (ret < 0) {
-        av_log(s, AV_LOG_ERROR, "Cannot open '%s': %s\n", url, av_err2str(ret));
+        av_log(s, AV_LOG_ERROR, "Cannot open '%s': %s\n", name ? name : url,
+               av_err2str(ret));
+        av_free(name);
         return ret;
     }
     if (is_init)
@@ -660,12 +712,7 @@ static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
         return 0;
 
     av_freep(&c->cur.url);
-    c->cur.url = av_strdup(url);
-    if (!c->cur.url) {
-        s->io_close2(s, *pb);
-        *pb = NULL;
-        return AVERROR(ENOMEM);
-    }
+    c->cur.url         = name;
     c->cur.pb          = *pb;
     c->segments_opened++;
     if (c->init_phase && c->segments_opened > c->list_size)
@@ -952,8 +999,11 @@ static char *expand_segment_name(const HLSBridgeContext *c, int64_t n, time_t t)
 
     if (!name)
         return NULL;
-    if (c->strftime ? !localtime_r(&t, &tm) || !strftime(name, size, tmpl, &tm) :
-        av_get_frame_filename(name, size, tmpl, n) < 0)
+    if (!c->strftime) {
+        av_free(name);
+        return number_segment_name(tmpl, n);
+    }
+    if (!localtime_r(&t, &tm) || !strftime(name, size, tmpl, &tm))
         av_freep(&name);
     return name;
 }
@@ -1114,8 +1164,10 @@ static int open_segmenter(AVFormatContext *s)
     snprintf(buf, sizeof(buf), "%"PRId64"us", c->init_phase ? c->init_time : c->hls_time);
     av_dict_set(&opts, "segment_time", buf, 0);
     av_dict_set_int(&opts, "reference_stream", c->ref_stream, 0);
+    /* Its names are for its own log only (see open_segment_file()). */
     av_dict_set_int(&opts, "segment_start_number",
-                    c->start_number + c->segments_opened, 0);
+                    c->start_number + c->segments_opened <= INT_MAX ?
+                    c->start_number + c->segments_opened : 0, 0);
     if (c->strftime)
         av_dict_set(&opts, "strftime", "1", 0);
     /* HLS needs timestamps that continue across segments. */
@@ -1262,6 +1314,27 @@ static av_cold int check_segment_type(AVFormatContext *s)
     return 0;
 }
 
+/* hls_start_number_source: the wall clock now as FFmpeg's hls muxer counts
+ * it. */
+static av_cold int64_t clock_start_number(int source)
+{
+    int64_t now_us = av_gettime();
+    time_t now     = now_us / AV_TIME_BASE;
+    struct tm tm;
+
+    switch (source) {
+    case HLSBRIDGE_START_EPOCH_US:
+        return now_us;
+    case HLSBRIDGE_START_DATETIME:
+        if (!localtime_r(&now, &tm))
+            return 0;
+        return (tm.tm_year + 1900) * INT64_C(10000000000) + (tm.tm_mon + 1) * INT64_C(100000000) +
+               tm.tm_mday * INT64_C(1000000) + tm.tm_hour * 10000 + tm.tm_min * 100 + tm.tm_sec;
+    default:
+        return now;
+    }
+}
+
 /*
  * Options of FFmpeg's hls muxer that this muxer takes in its own terms:
  * hls_segment_options adds to segment_format_options, hls_start_number_source
@@ -1280,19 +1353,8 @@ static av_cold int apply_hls_options(AVFormatContext *s)
                "hls_flags delete_segments keeps; set that flag too\n");
         return AVERROR(EINVAL);
     }
-    switch (c->start_number_source) {
-    case HLSBRIDGE_START_EPOCH:
-        /* Seconds fit the segment muxer's int numbers until 2038. */
-        c->start_number = av_gettime() / AV_TIME_BASE;
-        break;
-    case HLSBRIDGE_START_EPOCH_US:
-    case HLSBRIDGE_START_DATETIME:
-        av_log(s, AV_LOG_ERROR, "hls_start_number_source %s: not supported by "
-               "hlsbridge: segment numbers are ints in the segment muxer, "
-               "which that number does not fit; use epoch or start_number\n",
-               c->start_number_source == HLSBRIDGE_START_EPOCH_US ? "epoch_us" : "datetime");
-        return AVERROR(EINVAL);
-    }
+    if (c->start_number_source != HLSBRIDGE_START_GENERIC)
+        c->start_number = clock_start_number(c->start_number_source);
     return 0;
 }
 
@@ -1386,7 +1448,7 @@ static av_cold int check_strftime_name(AVFormatContext *s)
 static av_cold int name_segments(AVFormatContext *s, const char *ext)
 {
     HLSBridgeContext *c = s->priv_data;
-    char buf[1024];
+    char *first;
 
     if (!c->segment_filename) {
         char *ext1 = av_strndup(ext, strcspn(ext, ","));
@@ -1399,12 +1461,12 @@ static av_cold int name_segments(AVFormatContext *s, const char *ext)
     }
     if (c->strftime)
         return check_strftime_name(s);
-    if (!*c->segment_filename ||
-        av_get_frame_filename(buf, sizeof(buf), c->segment_filename, 1) < 0) {
+    if (!(first = number_segment_name(c->segment_filename, c->start_number))) {
         av_log(s, AV_LOG_ERROR, "hls_segment_filename '%s' must contain one "
                "%%d (or %%0Nd) for the segment number\n", c->segment_filename);
         return AVERROR(EINVAL);
     }
+    av_free(first);
     return 0;
 }
 
@@ -2117,7 +2179,7 @@ static const AVOption options[] = {
     { "program_date_time", "add EXT-X-PROGRAM-DATE-TIME (wall clock at the first packet plus media time)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_PROGRAM_DATE_TIME }, 0, UINT_MAX, E, .unit = "flags" },
     { "discont_start",     "mark the first segment with EXT-X-DISCONTINUITY", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_DISCONT_START     }, 0, UINT_MAX, E, .unit = "flags" },
     { "segment_fsync", "make each segment file and its directory durable (fsync, on the publisher thread) before it is listed", OFFSET(segment_fsync), AV_OPT_TYPE_BOOL, { .i64 = 1 }, 0, 1, E },
-    { "start_number", "set the number of the first segment and the first media sequence", OFFSET(start_number), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, INT_MAX, E },
+    { "start_number", "set the number of the first segment and the first media sequence", OFFSET(start_number), AV_OPT_TYPE_INT64, { .i64 = 0 }, 0, INT64_MAX, E },
     { "segment_format", "set the container of the segment files", OFFSET(segment_format), AV_OPT_TYPE_STRING, { .str = "mpegts" }, 0, 0, E },
     { "segment_format_options", "set options of the segment container", OFFSET(segment_format_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
     { "segment_options", "set options of the nested segment muxer", OFFSET(segment_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
@@ -2141,8 +2203,8 @@ static const AVOption options[] = {
     { "hls_start_number_source", "set where start_number comes from", OFFSET(start_number_source), AV_OPT_TYPE_INT, { .i64 = HLSBRIDGE_START_GENERIC }, 0, 3, E, .unit = "start_number_source" },
     { "generic",  "the start_number option (the default)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_GENERIC }, 0, 3, E, .unit = "start_number_source" },
     { "epoch",    "seconds since the Unix epoch", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_EPOCH }, 0, 3, E, .unit = "start_number_source" },
-    { "epoch_us", "refused: microseconds since the epoch do not fit a segment number", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_EPOCH_US }, 0, 3, E, .unit = "start_number_source" },
-    { "datetime", "refused: YYYYMMDDhhmmss does not fit a segment number", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_DATETIME }, 0, 3, E, .unit = "start_number_source" },
+    { "epoch_us", "microseconds since the Unix epoch", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_EPOCH_US }, 0, 3, E, .unit = "start_number_source" },
+    { "datetime", "the local date and time as YYYYMMDDhhmmss", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_DATETIME }, 0, 3, E, .unit = "start_number_source" },
 #define HLS_FLAG(name, flag) \
     { name, "refused: not supported (the error says why)", 0, AV_OPT_TYPE_CONST, { .i64 = flag }, 0, UINT_MAX, E, .unit = "flags" }
     HLS_FLAG("single_file", HLSBRIDGE_FLAG_SINGLE_FILE),

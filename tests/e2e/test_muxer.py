@@ -341,9 +341,6 @@ class HlsCompatTest(TempDirTest):
     REFUSED_FLAGS = {"single_file", "round_durations", "split_by_time", "append_list",
                      "second_level_segment_index", "second_level_segment_duration",
                      "second_level_segment_size", "iframes_only"}
-    # Values of options whose other values are implemented.
-    REFUSED_VALUES = [("hls_start_number_source", "epoch_us"),
-                      ("hls_start_number_source", "datetime")]
 
     @staticmethod
     def hls_flag_names(text):
@@ -390,9 +387,6 @@ class HlsCompatTest(TempDirTest):
         for name, value in sorted(self.REFUSED.items()):
             with self.subTest(option=name):
                 self.check_refused(["-" + name, value], name)
-        for name, value in self.REFUSED_VALUES:
-            with self.subTest(option=name, value=value):
-                self.check_refused(["-" + name, value], "%s %s" % (name, value))
 
     def test_refused_flags_fail_naming_them(self):
         for flag in sorted(self.REFUSED_FLAGS):
@@ -418,15 +412,31 @@ class HlsCompatTest(TempDirTest):
         info = ffprobe_json(["-show_programs", self.path("index0.ts")])
         self.assertEqual(info["programs"][0]["program_num"], 4660)
 
-    def test_start_number_from_the_epoch(self):
-        out = self.path("index.m3u8")
-        before = int(time.time())
-        run_ffmpeg([*lavfi_source(audio=False), "-t", "1", "-f", "hlsbridge",
-                    "-hls_start_number_source", "epoch", out])
+    def start_number_from(self, source):
+        """The first media sequence of a run with hls_start_number_source,
+        between the clock readings before and after it ((seconds, microseconds)
+        pairs); checks that the segment files are numbered from it."""
+        out = self.path(source + ".m3u8")
+        before = time.time()
+        run_ffmpeg([*lavfi_source(audio=False, gop=25), "-t", "2", "-f", "hlsbridge",
+                    "-hls_time", "1", "-hls_start_number_source", source, out])
+        after = time.time()
         pl = read_playlist(out)
-        self.assertGreaterEqual(pl.media_sequence, before)
-        self.assertLessEqual(pl.media_sequence, int(time.time()))
-        self.assertEqual(pl.uris(), ["index%d.ts" % pl.media_sequence])
+        first = pl.media_sequence
+        self.assertEqual(pl.uris(), ["%s%d.ts" % (source, first), "%s%d.ts" % (source, first + 1)])
+        return before, first, after
+
+    def test_start_number_from_the_clock(self):
+        before, first, after = self.start_number_from("epoch")
+        self.assertTrue(int(before) <= first <= int(after), (before, first, after))
+        # Microseconds and YYYYMMDDhhmmss do not fit an int: files are
+        # still numbered from them.
+        before, first, after = self.start_number_from("epoch_us")
+        self.assertTrue(int(before * 1e6) - 1 <= first <= int(after * 1e6) + 1)
+        before, first, after = self.start_number_from("datetime")
+        stamps = {int(time.strftime("%Y%m%d%H%M%S", time.localtime(t)))
+                  for t in range(int(before), int(after) + 1)}
+        self.assertIn(first, stamps)
 
     def test_init_time_for_the_first_list_then_hls_time(self):
         out = self.path("index.m3u8")

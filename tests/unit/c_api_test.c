@@ -253,6 +253,7 @@ static void check_keys(const char *dir)
     CHECK(hlsbridge_parse_hex16("0x00112233445566778899aabbccddeeff", iv) == 0 && iv[1] == 0x11);
     CHECK(hlsbridge_parse_hex16("0011", iv) == -EINVAL);
     key.uri = "bad\"uri";
+    key.file_path = NULL; /* freed with info */
     CHECK(hlsbridge_playlist_set_key(pl, &key) == -EINVAL);
 
     add_segment(pl, "s0.ts");
