@@ -492,6 +492,13 @@ static int key_info_differs(const HLSBridgeEncryption *enc, const hlsbridge_key_
            (info->has_iv && memcmp(enc->iv, info->iv, sizeof(enc->iv)));
 }
 
+/* Other key bytes behind the same URI: players would fetch the new key for
+ * the segments still listed under the old one. */
+static int key_changed_in_place(const HLSBridgeEncryption *enc, const hlsbridge_key_info *info)
+{
+    return !strcmp(enc->uri, info->uri) && memcmp(enc->key, info->key, sizeof(enc->key));
+}
+
 /*
  * Before segment number n is opened: with periodic_rekey the key info file
  * is read again, and a key that changed starts a key period; a file that
@@ -511,6 +518,12 @@ static int update_key(AVFormatContext *s, int64_t n)
         if (hlsbridge_key_info_read(c->pl, enc->info_file, &info) < 0) {
             av_log(s, AV_LOG_WARNING, "hls_key_info_file: %s; the key in force "
                    "stays\n", hlsbridge_playlist_error(c->pl));
+        } else if (key_changed_in_place(enc, &info)) {
+            av_log(s, AV_LOG_WARNING, "hls_key_info_file '%s': a new key under the "
+                   "same URI '%s' would be fetched for the segments listed with the "
+                   "old one; give a new key a new URI. The key in force stays\n",
+                   enc->info_file, info.uri);
+            hlsbridge_key_info_free(&info);
         } else {
             ret = key_info_differs(enc, &info) ? take_key_info(enc, &info) : 0;
             hlsbridge_key_info_free(&info);
@@ -539,6 +552,15 @@ static int update_key(AVFormatContext *s, int64_t n)
     return 0;
 }
 
+/* Zeroes key material in a way the compiler keeps. */
+static void wipe(void *p, size_t size)
+{
+    volatile uint8_t *v = p;
+
+    while (size--)
+        *v++ = 0;
+}
+
 /*
  * Opens a segment file through FFmpeg's crypto protocol: AES-128-CBC of the
  * whole file, PKCS#7 padding at the end. The key and IV go in options as
@@ -561,9 +583,11 @@ static int open_encrypted(AVFormatContext *s, AVIOContext **pb, const char *url,
     ff_data_to_hex(hex, c->enc.iv, sizeof(c->enc.iv), 1);
     if (ret >= 0)
         ret = av_dict_set(&opts, "encryption_iv", hex, 0);
-    memset(hex, 0, sizeof(hex));
+    wipe(hex, sizeof(hex));
     if (ret >= 0)
         ret = s->io_open(s, pb, crypto_url, flags, &opts);
+    for (const AVDictionaryEntry *e = NULL; (e = av_dict_iterate(opts, e));)
+        wipe(e->value, strlen(e->value));
     av_dict_free(&opts);
     av_free(crypto_url);
     return ret;
@@ -1091,6 +1115,17 @@ static av_cold int check_segment_options(AVFormatContext *s)
             return AVERROR_OPTION_NOT_FOUND;
         }
     }
+    /* EXT-X-INDEPENDENT-SEGMENTS (fMP4, independent_segments) promises a key
+     * frame at the start of every segment. */
+    e = av_dict_get(c->segment_options, "break_non_keyframes", NULL, 0);
+    if (e && strcmp(e->value, "0") && strcmp(e->value, "false") &&
+        (c->segment_type == HLSBRIDGE_SEGMENT_FMP4 ||
+         (c->flags & HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS))) {
+        av_log(s, AV_LOG_ERROR, "segment_options: break_non_keyframes would start "
+               "segments without a key frame, which EXT-X-INDEPENDENT-SEGMENTS "
+               "(always with fmp4) says they never do\n");
+        return AVERROR(EINVAL);
+    }
     return 0;
 }
 
@@ -1429,9 +1464,9 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
 static av_cold int check_strftime_name(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
-    time_t now          = time(NULL);
-    char *a             = expand_segment_name(c, 0, now);
-    char *b             = expand_segment_name(c, 0, now + 1);
+    time_t minute       = time(NULL) / 60 * 60;
+    char *a             = expand_segment_name(c, 0, minute);
+    char *b             = expand_segment_name(c, 0, minute + 1);
     int ret             = a && b && strcmp(a, b) ? 0 : AVERROR(EINVAL);
 
     if (ret < 0)
@@ -1955,9 +1990,11 @@ static int take_new_extradata(AVFormatContext *s, const AVPacket *pkt)
     if (par->codec_type == AVMEDIA_TYPE_VIDEO)
         probe_frame_size(par, pkt);
     /* Parameters that were missing, not changed (a bitstream filter's
-     * first output): MPEG-TS carries them in band, and an fMP4 segment
-     * muxer waits for them (HLSBRIDGE_STARTING). */
-    if (first)
+     * first output): MPEG-TS carries them in band, and the first fMP4
+     * segment muxer waits for them (HLSBRIDGE_STARTING); one that started
+     * without them (after waiting a target duration) needs a new init
+     * section all the same. */
+    if (first && (c->segment_type != HLSBRIDGE_SEGMENT_FMP4 || !c->seg))
         return 0;
     av_log(s, AV_LOG_INFO, "Stream #%d: new codec parameters; the next "
            "segment starts a discontinuity%s\n", pkt->stream_index,
@@ -1997,7 +2034,9 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
     c->pkt.jump   = 0;
     if (is_ref)
         track_reference_packet(s, pkt);
-    if (c->pkt.jump)
+    /* Before the first segment muxer, a jump changes nothing: it starts at
+     * a key packet all the same. */
+    if (c->pkt.jump && c->state != HLSBRIDGE_STARTING)
         c->state = HLSBRIDGE_RESTARTING;
     if (is_key_ref && c->switch_pts != AV_NOPTS_VALUE && pkt->pts >= c->switch_pts) {
         c->switch_pts = AV_NOPTS_VALUE;
@@ -2159,7 +2198,7 @@ static void hlsbridge_deinit(AVFormatContext *s)
     av_freep(&c->playlist_path);
     av_freep(&c->enc.uri);
     av_freep(&c->enc.key_file);
-    memset(c->enc.key, 0, sizeof(c->enc.key));
+    wipe(c->enc.key, sizeof(c->enc.key));
 }
 
 #define OFFSET(x) offsetof(HLSBridgeContext, x)

@@ -75,13 +75,17 @@ void FromC(const hlsbridge_segment& seg, Segment* out) {
   if (seg.file_path != nullptr) out->file_path = seg.file_path;
 }
 
+// Who a file handed to WithSegment belongs to when no URI can be derived for
+// it: the caller (add_segment, set_map), or the publisher, which loses it as
+// a refused segment or map (submit_segment, submit_map).
+enum class Owner { kCaller, kSegment, kMap };
+
 // Checks the arguments that add and submit share, converts *seg to a Segment
 // (its URI derived from the file path when it has none) and records what
-// fn(segment) returns. A submitted file is the library's: when no URI can be
-// derived for it, it is discarded like any refused segment.
+// fn(segment) returns.
 template <typename Segment, typename Fn>
-int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg,
-                bool owns_file, Fn&& fn) {
+int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg, Owner owner,
+                Fn&& fn) {
   if (pl == nullptr) return -EINVAL;
   if (seg == nullptr || (seg->uri == nullptr && seg->file_path == nullptr)) {
     return RecordMessage(pl, -EINVAL,
@@ -94,7 +98,8 @@ int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg,
     if (seg->uri == nullptr) {
       Status s = pl->impl->UriForFile(seg->file_path, &derived);
       if (!s.ok()) {
-        if (owns_file) (void)pl->publisher->Discard(seg->file_path);
+        if (owner == Owner::kSegment) (void)pl->publisher->Discard(seg->file_path);
+        if (owner == Owner::kMap) pl->publisher->RefuseMap(seg->file_path, s);
         return Record(pl, s);
       }
       segment.uri = derived;
@@ -107,11 +112,11 @@ int WithSegment(hlsbridge_playlist* pl, const hlsbridge_segment* seg,
 // from the path when NULL.
 template <typename Fn>
 int WithMap(hlsbridge_playlist* pl, const char* uri, const char* file_path,
-            bool owns_file, Fn&& fn) {
+            Owner owner, Fn&& fn) {
   hlsbridge_segment seg{};
   seg.uri = uri;
   seg.file_path = file_path;
-  return WithSegment<hlsbridge::SegmentFile>(pl, &seg, owns_file,
+  return WithSegment<hlsbridge::SegmentFile>(pl, &seg, owner,
                                              std::forward<Fn>(fn));
 }
 
@@ -254,28 +259,28 @@ const char* hlsbridge_last_open_error(void) { return tls_open_error.c_str(); }
 int hlsbridge_playlist_add_segment(hlsbridge_playlist* pl,
                                    const hlsbridge_segment* seg) {
   return WithSegment<hlsbridge::SegmentInput>(
-      pl, seg, false,
+      pl, seg, Owner::kCaller,
       [&](hlsbridge::SegmentInput in) { return pl->impl->AddSegment(in); });
 }
 
 int hlsbridge_playlist_submit_segment(hlsbridge_playlist* pl,
                                       const hlsbridge_segment* seg) {
   return WithSegment<hlsbridge::SegmentFile>(
-      pl, seg, true, [&](hlsbridge::SegmentFile file) {
+      pl, seg, Owner::kSegment, [&](hlsbridge::SegmentFile file) {
         return pl->publisher->Submit(std::move(file));
       });
 }
 
 int hlsbridge_playlist_set_map(hlsbridge_playlist* pl, const char* uri,
                                const char* file_path) {
-  return WithMap(pl, uri, file_path, false, [&](hlsbridge::SegmentFile map) {
+  return WithMap(pl, uri, file_path, Owner::kCaller, [&](hlsbridge::SegmentFile map) {
     return pl->impl->SetMap(map.uri, map.file_path);
   });
 }
 
 int hlsbridge_playlist_submit_map(hlsbridge_playlist* pl, const char* uri,
                                   const char* file_path) {
-  return WithMap(pl, uri, file_path, true, [&](hlsbridge::SegmentFile map) {
+  return WithMap(pl, uri, file_path, Owner::kMap, [&](hlsbridge::SegmentFile map) {
     return pl->publisher->SubmitMap(std::move(map));
   });
 }
@@ -314,8 +319,9 @@ int hlsbridge_key_info_read(hlsbridge_playlist* pl, const char* path,
       out.has_iv = ki.has_iv ? 1 : 0;
       std::copy(ki.iv, ki.iv + 16, out.iv);
       *info = out;
+      hlsbridge::Wipe(out.key, sizeof(out.key));
     }
-    std::fill(ki.key, ki.key + 16, 0);
+    hlsbridge::Wipe(ki.key, sizeof(ki.key));
     return Record(pl, s);
   });
 }
@@ -324,9 +330,7 @@ void hlsbridge_key_info_free(hlsbridge_key_info* info) {
   if (info == nullptr) return;
   std::free(info->uri);
   std::free(info->key_file);
-  // Not an optimisable dead store: the struct is the caller's.
-  volatile uint8_t* key = info->key;
-  for (int i = 0; i < 16; ++i) key[i] = 0;
+  hlsbridge::Wipe(info->key, sizeof(info->key));
   info->uri = nullptr;
   info->key_file = nullptr;
 }

@@ -32,6 +32,11 @@ std::vector<std::string_view> Lines(std::string_view text) {
 
 }  // namespace
 
+void Wipe(void* data, size_t size) {
+  volatile uint8_t* p = static_cast<volatile uint8_t*>(data);
+  while (size-- > 0) *p++ = 0;
+}
+
 bool ParseHex16(std::string_view text, uint8_t (&out)[16]) {
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
     text.remove_prefix(2);
@@ -73,12 +78,15 @@ Status ReadKeyInfo(Env* env, const std::string& path, KeyInfo* info) {
   s = env->ReadFile(out.key_file, &key);
   if (!s.ok()) return bad(2, s.message());
   if (key.size() != 16) {
+    Wipe(key.data(), key.size());
     return Status::InvalidArgument(out.key_file + ": holds " + std::to_string(key.size()) +
                                    " bytes, an AES-128 key is 16 (named by " + path +
                                    ", line 2)");
   }
   std::copy(key.begin(), key.end(), out.key);
+  Wipe(key.data(), key.size());
   *info = std::move(out);
+  Wipe(out.key, sizeof(out.key));
   return Status::OK();
 }
 

@@ -31,6 +31,9 @@ Status ReadKeyInfo(Env* env, const std::string& path, KeyInfo* info);
 // *out unchanged, for anything else.
 bool ParseHex16(std::string_view text, uint8_t (&out)[16]);
 
+// Zeroes key material in a way the compiler does not leave out.
+void Wipe(void* data, size_t size);
+
 }  // namespace hlsbridge
 
 #endif  // HLSBRIDGE_SRC_KEY_INFO_H_

@@ -65,14 +65,7 @@ Status Publisher::SubmitMap(SegmentFile map) {
   std::string encoded;
   Status s = playlist_->CheckMap(map.uri, map.file_path, &encoded);
   if (!s.ok()) {
-    // As for a refused segment: the file goes, and the segments that would
-    // need it are lost on the worker until the next map.
-    Job lost;
-    lost.kind = Job::Kind::kMap;
-    lost.segment = std::move(map);
-    lost.opened = s;
-    lost.refused = true;
-    (void)Enqueue(std::move(lost));
+    RefuseMap(std::move(map.file_path), s);
     return s;
   }
   Job job;
@@ -80,6 +73,17 @@ Status Publisher::SubmitMap(SegmentFile map) {
   job.segment = std::move(map);
   OpenForSync(&job);
   return Enqueue(std::move(job));
+}
+
+void Publisher::RefuseMap(std::string file_path, const Status& why) {
+  // As for a refused segment: the file goes, and the segments that would
+  // need it are lost on the worker until the next map.
+  Job lost;
+  lost.kind = Job::Kind::kMap;
+  lost.segment.file_path = std::move(file_path);
+  lost.opened = why;
+  lost.refused = true;
+  (void)Enqueue(std::move(lost));
 }
 
 Status Publisher::SubmitKey(KeyInput key) {
@@ -287,7 +291,8 @@ void Publisher::SetMap(const Job& job, const Status& durable) {
   }
   map_lost_ = true;
   LoseSection(job, s, "init section");
-  RemoveFile(path);
+  // The file of the map in force, set again, is still named by playlists.
+  if (path != map_file_) RemoveFile(path);
 }
 
 void Publisher::SetKey(const Job& job, const Status& durable) {

@@ -82,6 +82,10 @@ class Publisher {
   // A map that cannot be made durable is removed, and the segments after it
   // are lost until the next map.
   Status SubmitMap(SegmentFile map) EXCLUDES(mu_);
+  // Queues a map refused before it could be submitted (its URI could not be
+  // derived, say): as a refused SubmitMap, its file is removed and the
+  // segments after it are lost until the next map; the caller reports `why`.
+  void RefuseMap(std::string file_path, const Status& why) EXCLUDES(mu_);
   // Queues a key (EXT-X-KEY) for the segments submitted after it, as a map:
   // checked now (Playlist::CheckKey), its file made durable before a
   // playlist names it, the segments after a lost one lost until the next.

@@ -137,6 +137,27 @@ class EncryptionTest(TempDirTest):
             f.write(KEY_B)
         self.check_encrypted(out, pl, fmp4=False)
 
+    def test_new_key_under_the_same_uri_is_refused(self):
+        # The key file is rewritten in place, the URI stays: players would
+        # fetch the new key for segments encrypted with the old one.
+        out = self.path("index.m3u8")
+        info = self.write_key_info("same", "same.key", KEY_A)
+        with FFmpeg([*lavfi_source(gop=GOP, realtime=True), "-t", "4", "-f", "hlsbridge",
+                     "-hls_time", "1", "-hls_playlist_type", "event", "-hls_key_info_file",
+                     info, "-hls_flags", "periodic_rekey", out]) as ff:
+            time.sleep(1.5)
+            with open(self.path("same.key"), "wb") as f:
+                f.write(KEY_B)
+            self.assertEqual(ff.wait(30), 0, ff.stderr_tail())
+            err = ff.stderr()
+        self.assertIn("under the same URI", err)
+        pl = read_playlist(out)
+        self.assertEqual(pl.text.count("#EXT-X-KEY:"), 1, pl.text)
+        # Every segment is still under the old key.
+        with open(self.path("same.key"), "wb") as f:
+            f.write(KEY_A)
+        self.check_encrypted(out, pl, fmp4=False)
+
     def test_key_never_reaches_the_log(self):
         out = self.path("index.m3u8")
         info = self.write_key_info("k", "k.key", KEY_B, IV)

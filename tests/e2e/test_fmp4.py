@@ -177,6 +177,10 @@ class RefusalTest(TempDirTest):
         self.assertNotEqual(rc, 0)
         self.assertIn("-hls_segment_type fmp4", err)
 
+    def test_cuts_between_key_frames_are_refused(self):
+        self.check_refused(["-segment_options", "break_non_keyframes=1"],
+                           "break_non_keyframes", "EXT-X-INDEPENDENT-SEGMENTS")
+
     def test_init_resend_is_refused_by_name(self):
         self.check_refused(["-hls_fmp4_init_resend", "1"], "hls_fmp4_init_resend")
 

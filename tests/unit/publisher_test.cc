@@ -341,6 +341,31 @@ TEST_F(PublisherTest, LostMapLosesItsSegmentsUntilTheNextMap) {
   EXPECT_EQ(publisher_->GetStats().maps_lost, 1u);
 }
 
+TEST_F(PublisherTest, MapRefusedBeforeSubmitLosesItsSegmentsButNotTheMapInForce) {
+  Open();
+  SegmentFile init = Init(dir_, "init.mp4", "moov A");
+  ASSERT_TRUE(publisher_->SubmitMap(init).ok());
+  ASSERT_TRUE(publisher_->Submit(Segment(0)).ok());
+  publisher_->Drain();
+  // The same file again, and its fsync fails: lost, but not removed, for
+  // the published playlist names it.
+  env_.Fail(FaultStep::kSyncFile, EIO);
+  ASSERT_TRUE(publisher_->SubmitMap(init).ok());
+  publisher_->Drain();
+  env_.Fail(FaultStep::kNone, 0);
+  EXPECT_TRUE(env_.FileExists(init.file_path));
+  // A map whose URI could not even be derived.
+  SegmentFile other = Init(dir_, "init_1.mp4", "moov B");
+  publisher_->RefuseMap(other.file_path, Status::InvalidArgument("no URI"));
+  SegmentFile orphan = Segment(1);
+  ASSERT_TRUE(publisher_->Submit(orphan).ok());
+  publisher_->Drain();
+  EXPECT_FALSE(env_.FileExists(other.file_path));
+  EXPECT_FALSE(env_.FileExists(orphan.file_path));
+  EXPECT_EQ(ListedUris(Playlist()), std::vector<std::string>{"seg0.ts"});
+  EXPECT_EQ(publisher_->GetStats().maps_lost, 2u);
+}
+
 TEST_F(PublisherTest, RefusedMapIsReportedNowAndItsSegmentsLost) {
   Open();
   SegmentFile bad = Init(dir_, "init.mp4", "moov");
