@@ -105,25 +105,33 @@ class EncryptionTest(TempDirTest):
         self.assertEqual({s.key for s in pl.segments}, {("a.key", IV)})
         self.check_encrypted(out, pl, fmp4=True)
 
-    def test_rotation_with_periodic_rekey(self):
-        # A live run in real time; the key info file is rewritten to another
-        # key after 3 s, and once in between to a damaged one, which keeps
-        # the key in force with a warning.
+    def rekey_run(self, info, seconds, change):
+        """A live event run in real time with periodic_rekey on the key info
+        file `info`; change(ffmpeg) runs after 1.5 s. Returns (stderr of
+        ffmpeg, the final playlist)."""
         out = self.path("index.m3u8")
+        with FFmpeg([*lavfi_source(gop=GOP, realtime=True), "-t", str(seconds), "-f",
+                     "hlsbridge", "-hls_time", "1", "-hls_playlist_type", "event",
+                     "-hls_key_info_file", info, "-hls_flags", "periodic_rekey", out]) as ff:
+            time.sleep(1.5)
+            change(ff)
+            self.assertEqual(ff.wait(30), 0, ff.stderr_tail())
+            return ff.stderr(), read_playlist(out)
+
+    def test_rotation_with_periodic_rekey(self):
+        # The key info file is rewritten to a damaged one, which keeps the
+        # key in force with a warning, then to another key.
         info = self.write_key_info("rot", "a.key", KEY_A)
-        with FFmpeg([*lavfi_source(gop=GOP, realtime=True), "-t", "7", "-f", "hlsbridge",
-                     "-hls_time", "1", "-hls_playlist_type", "event", "-hls_key_info_file",
-                     info, "-hls_flags", "periodic_rekey", out]) as ff:
-            time.sleep(2)
+
+        def rotate(ff):
             with open(info, "w") as f:
                 f.write("b.key\n" + self.path("rot.key") + "\nnot-hex\n")
             self.assertIsNotNone(ff.wait_for_stderr(r"rot\.keyinfo: line 3: IV", timeout=5),
                                  ff.stderr_tail())
             self.write_key_info("rot", "b.key", KEY_B)
-            self.assertEqual(ff.wait(30), 0, ff.stderr_tail())
-            err = ff.stderr()
+        err, pl = self.rekey_run(info, 7, rotate)
+        out = self.path("index.m3u8")
         self.assertIn("the key in force stays", err)
-        pl = read_playlist(out)
         uris = [s.key[0] for s in pl.segments]
         self.assertEqual(uris[0], "a.key")
         self.assertEqual(uris[-1], "b.key")
@@ -140,18 +148,14 @@ class EncryptionTest(TempDirTest):
     def test_new_key_under_the_same_uri_is_refused(self):
         # The key file is rewritten in place, the URI stays: players would
         # fetch the new key for segments encrypted with the old one.
-        out = self.path("index.m3u8")
         info = self.write_key_info("same", "same.key", KEY_A)
-        with FFmpeg([*lavfi_source(gop=GOP, realtime=True), "-t", "4", "-f", "hlsbridge",
-                     "-hls_time", "1", "-hls_playlist_type", "event", "-hls_key_info_file",
-                     info, "-hls_flags", "periodic_rekey", out]) as ff:
-            time.sleep(1.5)
+
+        def rewrite_key(ff):
             with open(self.path("same.key"), "wb") as f:
                 f.write(KEY_B)
-            self.assertEqual(ff.wait(30), 0, ff.stderr_tail())
-            err = ff.stderr()
+        err, pl = self.rekey_run(info, 4, rewrite_key)
+        out = self.path("index.m3u8")
         self.assertIn("under the same URI", err)
-        pl = read_playlist(out)
         self.assertEqual(pl.text.count("#EXT-X-KEY:"), 1, pl.text)
         # Every segment is still under the old key.
         with open(self.path("same.key"), "wb") as f:
