@@ -12,18 +12,12 @@
 
 #include "hlsbridge/hlsbridge.h"
 #include "atomic_write.h"
+#include "c_api_internal.h"
 #include "key_info.h"
 #include "playlist.h"
 #include "publisher.h"
 #include "thread_annotations.h"
 
-struct hlsbridge_playlist {
-  std::unique_ptr<hlsbridge::Playlist> impl;
-  // Destroyed first (declared after impl): drains its queue into impl.
-  std::unique_ptr<hlsbridge::Publisher> publisher;
-  mutable hlsbridge::Mutex mu;
-  std::string last_error GUARDED_BY(mu);
-};
 
 namespace {
 
@@ -32,7 +26,6 @@ using hlsbridge::Playlist;
 using hlsbridge::PlaylistType;
 using hlsbridge::Status;
 
-thread_local std::string tls_open_error;
 thread_local std::string tls_error_copy;
 
 int Record(hlsbridge_playlist* pl, const Status& s) {
@@ -73,6 +66,7 @@ void FromC(const hlsbridge_segment& seg, Segment* out) {
   }
   out->discontinuity = seg.discontinuity != 0;
   if (seg.file_path != nullptr) out->file_path = seg.file_path;
+  out->size_bytes = seg.size;
 }
 
 // Who a file handed to WithSegment belongs to when no URI can be derived for
@@ -135,6 +129,8 @@ int CopyStats(hlsbridge_playlist* pl, hlsbridge_playlist_stats* stats) {
   stats->pending_deletions = st.pending_deletions;
   stats->files_deleted = st.files_deleted;
   stats->finished = st.finished ? 1 : 0;
+  stats->peak_bitrate = st.peak_bitrate;
+  stats->average_bitrate = st.average_bitrate;
   const hlsbridge::PublisherStats ps = pl->publisher->GetStats();
   stats->segments_queued = ps.queued;
   stats->segments_lost = ps.segments_lost;
@@ -164,6 +160,13 @@ char* CopyString(const std::string& s) {
 
 }  // namespace
 
+namespace hlsbridge {
+std::string& OpenErrorOfThisThread() {
+  thread_local std::string message;
+  return message;
+}
+}  // namespace hlsbridge
+
 extern "C" {
 
 void hlsbridge_playlist_options_init(hlsbridge_playlist_options* opts) {
@@ -180,9 +183,9 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
                             hlsbridge_playlist** out) {
   if (out != nullptr) *out = nullptr;
   try {
-    tls_open_error.clear();
+    hlsbridge::OpenErrorOfThisThread().clear();
     if (opts == nullptr || out == nullptr) {
-      tls_open_error = "hlsbridge_playlist_open: options and out are required";
+      hlsbridge::OpenErrorOfThisThread() = "hlsbridge_playlist_open: options and out are required";
       return -EINVAL;
     }
     hlsbridge::PlaylistOptions o;
@@ -206,7 +209,7 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
         o.type = PlaylistType::kVod;
         break;
       default:
-        tls_open_error = o.path + ": unknown playlist type " +
+        hlsbridge::OpenErrorOfThisThread() = o.path + ": unknown playlist type " +
                          std::to_string(type_value);
         return -EINVAL;
     }
@@ -232,7 +235,7 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
     std::unique_ptr<Playlist> impl;
     Status s = Playlist::Open(o, &impl);
     if (!s.ok()) {
-      tls_open_error = s.message();
+      hlsbridge::OpenErrorOfThisThread() = s.message();
       if (o.log) o.log(LogLevel::kError, s.message());
       return s.ToNegativeErrno();
     }
@@ -246,15 +249,15 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
     *out = pl.release();
     return 0;
   } catch (const std::bad_alloc&) {
-    tls_open_error = "out of memory";
+    hlsbridge::OpenErrorOfThisThread() = "out of memory";
     return -ENOMEM;
   } catch (...) {
-    tls_open_error = "unknown internal error";
+    hlsbridge::OpenErrorOfThisThread() = "unknown internal error";
     return -EIO;
   }
 }
 
-const char* hlsbridge_last_open_error(void) { return tls_open_error.c_str(); }
+const char* hlsbridge_last_open_error(void) { return hlsbridge::OpenErrorOfThisThread().c_str(); }
 
 int hlsbridge_playlist_add_segment(hlsbridge_playlist* pl,
                                    const hlsbridge_segment* seg) {

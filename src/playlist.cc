@@ -285,6 +285,12 @@ Status Playlist::AddSegment(const SegmentInput& segment) {
     }
     e.rendered.key = key_;
     timeline_seconds_ = end;
+    if (segment.size_bytes > 0) {
+      const double bytes = static_cast<double>(segment.size_bytes);
+      peak_bitrate_ = std::max(peak_bitrate_, bytes * 8 / segment.duration);
+      sized_bytes_ += bytes;
+      sized_seconds_ += segment.duration;
+    }
 
     // RFC 8216 6.2.1: the target duration must not change; it only grows
     // when a segment would otherwise break 4.3.3.1, and that is worth a
@@ -599,6 +605,11 @@ PlaylistStats Playlist::GetStats() const {
   st.pending_deletions = static_cast<unsigned>(pending_.size());
   st.files_deleted = files_deleted_;
   st.finished = finished_;
+  st.peak_bitrate = static_cast<uint64_t>(std::ceil(peak_bitrate_));
+  if (sized_seconds_ > 0) {
+    st.average_bitrate =
+        static_cast<uint64_t>(std::ceil(sized_bytes_ * 8 / sized_seconds_));
+  }
   return st;
 }
 

@@ -52,6 +52,7 @@ struct SegmentInput {
   std::optional<int64_t> program_date_time_ms;
   bool discontinuity = false;
   std::string_view file_path;  // deleted when delete_segments; may be empty
+  uint64_t size_bytes = 0;  // the segment's size; 0: unknown (not measured)
 };
 
 // The EXT-X-KEY of the segments that follow: AES-128 with the key at `uri`
@@ -76,6 +77,10 @@ struct PlaylistStats {
   unsigned pending_deletions = 0;
   uint64_t files_deleted = 0;
   bool finished = false;
+  // Over the segments added with a size: the largest and the average
+  // segment bit rate (RFC 8216 4.3.4.2), bits per second, rounded up.
+  uint64_t peak_bitrate = 0;
+  uint64_t average_bitrate = 0;
 };
 
 // Thread-safe: every method may be called from any thread at once.
@@ -220,6 +225,9 @@ class Playlist {
   uint64_t target_duration_ GUARDED_BY(mu_);
   uint64_t published_target_duration_ GUARDED_BY(mu_) = 0;
   double timeline_seconds_ GUARDED_BY(mu_) = 0;  // end of the last segment
+  double peak_bitrate_ GUARDED_BY(mu_) = 0;  // bits/s, see PlaylistStats
+  double sized_bytes_ GUARDED_BY(mu_) = 0;    // of the segments with a size
+  double sized_seconds_ GUARDED_BY(mu_) = 0;
   int64_t window_ms_ GUARDED_BY(mu_) = 0;  // printed duration of entries_
   bool window_widened_ GUARDED_BY(mu_) = false;  // told the user once
   bool finished_ GUARDED_BY(mu_) = false;

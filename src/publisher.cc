@@ -22,6 +22,7 @@ SegmentInput InputOf(const SegmentFile& f) {
   in.program_date_time_ms = f.program_date_time_ms;
   in.discontinuity = f.discontinuity;
   in.file_path = f.file_path;
+  in.size_bytes = f.size_bytes;
   return in;
 }
 

@@ -30,6 +30,7 @@ struct SegmentFile {
   // The file on the local file system; empty when it is not one (written by
   // an application's own I/O): then nothing is synced or removed.
   std::string file_path;
+  uint64_t size_bytes = 0;  // 0: unknown
 };
 
 struct PublisherOptions {

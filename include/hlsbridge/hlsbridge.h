@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define HLSBRIDGE_VERSION_MAJOR 1
-#define HLSBRIDGE_VERSION_MINOR 2
+#define HLSBRIDGE_VERSION_MINOR 3
 #define HLSBRIDGE_VERSION_PATCH 0
 
 /* hlsbridge_segment.program_date_time_ms value meaning "no date-time". */
@@ -168,6 +168,10 @@ typedef struct {
      * when uri is NULL. With delete_segments on (see options) it is deleted
      * once it has left a live window. NULL: nothing is synced or deleted. */
     const char *file_path;
+    /* Its size in bytes, for the measured bit rates (peak_bitrate and
+     * average_bitrate of the stats, the BANDWIDTH of a multivariant
+     * playlist); 0: unknown, not counted. (1.3.0) */
+    uint64_t size;
 } hlsbridge_segment;
 
 typedef struct {
@@ -197,6 +201,10 @@ typedef struct {
     uint64_t maps_lost;
     /* The same for keys (submit_key). (1.2.0) */
     uint64_t keys_lost;
+    /* Over the listed segments that had a size: the largest and the
+     * average segment bit rate, bits/s (0: none yet). (1.3.0) */
+    uint64_t peak_bitrate;
+    uint64_t average_bitrate;
 } hlsbridge_playlist_stats;
 
 /* AES-128 encryption of whole segments (RFC 8216 4.3.2.4): what the
@@ -408,6 +416,158 @@ HLSBRIDGE_EXPORT const char *hlsbridge_playlist_error(const hlsbridge_playlist *
  * hlsbridge_playlist_flush), stops the publisher thread and frees the
  * handle. Writes nothing else. NULL is allowed. */
 HLSBRIDGE_EXPORT void hlsbridge_playlist_close(hlsbridge_playlist *pl);
+
+/* ------------------------------------------------------------------------
+ * ABR ladders (1.3.0): the multivariant playlist, FFmpeg's var_stream_map,
+ * RFC 6381 codec strings.
+ */
+
+typedef struct hlsbridge_multivariant hlsbridge_multivariant;
+
+typedef struct {
+    /* Multivariant playlist file to (re)write. Required. Its directory is
+     * created when missing; stale temp files of ours there are removed. */
+    const char *path;
+    int fsync_file;  /* nonzero (default): as in hlsbridge_playlist_options */
+    int fsync_dir;   /* nonzero (default) */
+    /* Nonzero: EXT-X-INDEPENDENT-SEGMENTS (every variant's segments start
+     * with a key frame). */
+    int independent_segments;
+    hlsbridge_log_callback log_callback; /* NULL: no logging */
+    void *log_opaque;
+} hlsbridge_multivariant_options;
+
+typedef enum {
+    HLSBRIDGE_RENDITION_VARIANT = 0, /* EXT-X-STREAM-INF */
+    HLSBRIDGE_RENDITION_AUDIO        /* EXT-X-MEDIA:TYPE=AUDIO of a group */
+} hlsbridge_rendition_kind;
+
+typedef struct {
+    hlsbridge_rendition_kind kind;
+    /* Its media playlist: whether it exists yet, and the measured bit
+     * rates. Required; must stay open while the multivariant is. */
+    hlsbridge_playlist *playlist;
+    /* URI as printed (percent-encoded where needed); NULL: the media
+     * playlist's path relative to the multivariant playlist's directory. */
+    const char *uri;
+    /* RFC 6381 codecs, comma-separated (hlsbridge_codec_string); NULL or
+     * "": no CODECS attribute. */
+    const char *codecs;
+    /* Bits/s from the streams' declared rates; 0: unknown. */
+    uint64_t declared_bandwidth;
+    /* HLSBRIDGE_RENDITION_VARIANT: RESOLUTION (0: none), FRAME-RATE (0:
+     * none), AUDIO group (NULL: none). A variant's BANDWIDTH and CODECS
+     * include those of its audio group's largest rendition. */
+    int width, height;
+    double frame_rate;
+    const char *audio_group;
+    /* HLSBRIDGE_RENDITION_AUDIO: GROUP-ID and NAME (required), LANGUAGE
+     * (NULL: none), DEFAULT, AUTOSELECT. */
+    const char *group_id;
+    const char *name;
+    const char *language;
+    int is_default;
+    int autoselect;
+} hlsbridge_rendition;
+
+/* Fills *opts with the defaults (fsync_file and fsync_dir on). */
+HLSBRIDGE_EXPORT void hlsbridge_multivariant_options_init(hlsbridge_multivariant_options *opts);
+
+/* Validates the options, creates the directory, returns a handle in *out.
+ * Writes nothing. On failure *out is NULL and hlsbridge_last_open_error()
+ * says why. */
+HLSBRIDGE_EXPORT int hlsbridge_multivariant_open(const hlsbridge_multivariant_options *opts,
+                                                 hlsbridge_multivariant **out);
+
+/* Adds an entry, in the order printed (EXT-X-MEDIA entries come first).
+ * -EINVAL for a URI or quoted value that cannot be printed (a '"', a
+ * control character), an audio rendition without group or name, or after
+ * the first write. */
+HLSBRIDGE_EXPORT int hlsbridge_multivariant_add(hlsbridge_multivariant *mv,
+                                                const hlsbridge_rendition *r);
+
+typedef enum {
+    /* Writes once every media playlist exists (BANDWIDTH: the larger of
+     * the declared and the measured peak rate; AVERAGE-BANDWIDTH: the
+     * measured average), then again whenever a measured peak exceeds the
+     * published BANDWIDTH by more than 10%. */
+    HLSBRIDGE_MULTIVARIANT_IF_NEEDED = 0,
+    /* Writes the current values now, once every media playlist exists. */
+    HLSBRIDGE_MULTIVARIANT_REFRESH,
+    /* The stream has ended: writes the measured values (the last write). */
+    HLSBRIDGE_MULTIVARIANT_FINAL
+} hlsbridge_multivariant_mode;
+
+/* Publishes the multivariant playlist as hlsbridge_playlist_write() does
+ * (atomically, durably; a failure leaves the previous file intact) when
+ * `mode` says so. Returns 1 when it wrote, 0 when it did not need to, or a
+ * negative errno (a variant naming an audio group that has no rendition:
+ * -EINVAL). Call it from one thread at a time. */
+HLSBRIDGE_EXPORT int hlsbridge_multivariant_update(hlsbridge_multivariant *mv,
+                                                   hlsbridge_multivariant_mode mode);
+
+/* Last error message of this handle ("" when none), as
+ * hlsbridge_playlist_error(). */
+HLSBRIDGE_EXPORT const char *hlsbridge_multivariant_error(const hlsbridge_multivariant *mv);
+
+/* Frees the handle; writes nothing. NULL is allowed. */
+HLSBRIDGE_EXPORT void hlsbridge_multivariant_close(hlsbridge_multivariant *mv);
+
+/* One stream of a variant: 'v' (video), 'a' (audio) or 's' (subtitles),
+ * and its index among the output's streams of that type. */
+typedef struct {
+    char type;
+    unsigned index;
+} hlsbridge_stream_ref;
+
+typedef struct {
+    hlsbridge_stream_ref *streams; /* nb_streams >= 1 */
+    size_t nb_streams;
+    /* Attributes; NULL when not given. */
+    char *name;     /* replaces %v in file names (else the variant's index) */
+    char *agroup;   /* audio group */
+    char *sgroup;   /* subtitle group */
+    char *ccgroup;  /* closed-caption group */
+    char *language;
+    int is_default; /* default:yes */
+} hlsbridge_variant_spec;
+
+typedef struct {
+    hlsbridge_variant_spec *variants;
+    size_t nb_variants;
+} hlsbridge_stream_map;
+
+/* Parses FFmpeg's var_stream_map syntax: variants separated by spaces,
+ * each a comma-separated list of v:N, a:N, s:N and key:value attributes
+ * (name, agroup, sgroup, ccgroup, language, default). On failure returns
+ * -EINVAL and writes a message naming the variant and the item into
+ * err[0..err_size-1] (truncated, NUL-terminated); *map is then untouched.
+ * Free a parsed map with hlsbridge_stream_map_free(). */
+HLSBRIDGE_EXPORT int hlsbridge_stream_map_parse(const char *text, hlsbridge_stream_map *map,
+                                                char *err, size_t err_size);
+HLSBRIDGE_EXPORT void hlsbridge_stream_map_free(hlsbridge_stream_map *map);
+
+typedef enum {
+    HLSBRIDGE_CODEC_OTHER = 0,
+    HLSBRIDGE_CODEC_H264,
+    HLSBRIDGE_CODEC_HEVC,
+    HLSBRIDGE_CODEC_AV1,  /* extradata: an av1C box's payload */
+    HLSBRIDGE_CODEC_AAC,
+    HLSBRIDGE_CODEC_OPUS,
+    HLSBRIDGE_CODEC_MP3,
+    HLSBRIDGE_CODEC_AC3,
+    HLSBRIDGE_CODEC_EAC3
+} hlsbridge_codec_id;
+
+/* The RFC 6381 name of a stream ("avc1.64001F", "hvc1.1.6.L93.90",
+ * "av01.0.04M.08", "mp4a.40.2", "Opus"...) from its codec and extradata
+ * (H.264/HEVC: avcC/hvcC or Annex B parameter sets; AAC: the
+ * AudioSpecificConfig, else aac_object_type). Writes it, NUL-terminated,
+ * to out[0..out_size-1] and returns 0; or returns -EINVAL (-ERANGE when it
+ * does not fit) and writes the reason there instead. */
+HLSBRIDGE_EXPORT int hlsbridge_codec_string(hlsbridge_codec_id codec, const uint8_t *extradata,
+                                            size_t extradata_size, int aac_object_type,
+                                            char *out, size_t out_size);
 
 /* "MAJOR.MINOR.PATCH" of the library, static storage. */
 HLSBRIDGE_EXPORT const char *hlsbridge_version(void);
