@@ -1,10 +1,12 @@
 // libFuzzer target over the C API: random options, URIs, durations (NaN,
-// infinities, huge, tiny), date-times and call orders. It must never crash or
+// infinities, huge, tiny), date-times and call orders, and the ladder's
+// parsers (var_stream_map, codec extradata). It must never crash or
 // leak, and every playlist it manages to publish must be valid: checked here
 // after each successful write, with __builtin_trap() on any violation.
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -151,8 +153,44 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
+// The parsers of an ABR ladder's inputs: var_stream_map text and codec
+// extradata. A parsed map names at least one stream per variant; a codec
+// string is printable and fits in CODECS; a refusal says why.
+void FuzzLadderInputs(Input& in) {
+  const std::string text = in.String(64);
+  hlsbridge_stream_map map;
+  char msg[256];
+  int rc = hlsbridge_stream_map_parse(text.c_str(), &map, msg, sizeof(msg));
+  Check(rc == 0 || (rc == -EINVAL && msg[0] != '\0'));
+  if (rc == 0) {
+    Check(map.nb_variants > 0);
+    for (size_t i = 0; i < map.nb_variants; i++) {
+      Check(map.variants[i].nb_streams > 0);
+      for (size_t k = 0; k < map.variants[i].nb_streams; k++) {
+        Check(std::strchr("vas", map.variants[i].streams[k].type) != nullptr);
+      }
+    }
+    hlsbridge_stream_map_free(&map);
+  }
+  const auto codec = static_cast<hlsbridge_codec_id>(in.Byte() % 10);
+  const std::string extradata = in.String(96);
+  char name[64];
+  rc = hlsbridge_codec_string(codec, reinterpret_cast<const uint8_t*>(extradata.data()),
+                              extradata.size(), in.Byte() % 40, name, sizeof(name));
+  Check(name[0] != '\0');
+  if (rc == 0) {
+    for (const char* c = name; *c; c++) Check(*c > 0x20 && *c < 0x7f && *c != ',' && *c != '"');
+  } else {
+    Check(rc == -EINVAL || rc == -ERANGE);
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
+  if (in.Byte() % 4 == 0) {
+    FuzzLadderInputs(in);
+    return 0;
+  }
   const std::string path = ScratchPath() + "/index.m3u8";
   unlink(path.c_str());
 

@@ -58,6 +58,7 @@
 
 #include "libavcodec/avcodec.h"
 
+#include "av1.h"
 #include "avformat.h"
 #include "avio.h"
 #include "internal.h"
@@ -212,6 +213,99 @@ typedef struct HLSBridgeEncryption {
     uint64_t keys_lost;              ///< keys the core lost, as last seen
 } HLSBridgeEncryption;
 
+/* What a variant is in the multivariant playlist. */
+enum HLSBridgeVariantKind {
+    HLSBRIDGE_VARIANT_STREAM,        ///< EXT-X-STREAM-INF
+    HLSBRIDGE_VARIANT_AUDIO,         ///< EXT-X-MEDIA of an audio group (agroup)
+};
+
+/* What a variant hands over to its playlist core, in order: a closed
+ * segment waits there for the same segment of every other variant (see
+ * commit_segments()), and the init sections and keys of the segments after
+ * it wait behind it. */
+enum HLSBridgeDoneKind {
+    HLSBRIDGE_DONE_SEGMENT,
+    HLSBRIDGE_DONE_MAP,              ///< url: an init section (publish_init())
+    HLSBRIDGE_DONE_KEY,              ///< url: a key URI, with key_file and iv
+    HLSBRIDGE_DONE_DISCARD,          ///< url: a file never to be listed
+};
+
+typedef struct HLSBridgeDone {
+    enum HLSBridgeDoneKind kind;
+    int64_t number;                  ///< the segment's number
+    char *url;                       ///< its file
+    double duration;                 ///< seconds
+    int64_t pdt_ms;                  ///< program date-time, HLSBRIDGE_NO_PDT if none
+    int discont;                     ///< it starts after a discontinuity
+    int lost;                        ///< it was not written whole: never listed
+    uint64_t size;                   ///< bytes written
+    char *key_file;                  ///< HLSBRIDGE_DONE_KEY
+    uint8_t iv[16];
+} HLSBridgeDone;
+
+#define HLSBRIDGE_MAX_DONE 16
+
+/*
+ * One variant of the ladder (one playlist, one nested segment muxer over
+ * its streams); a run without var_stream_map is a ladder of one. Its
+ * streams are renumbered from 0 inside its segment muxer.
+ */
+typedef struct HLSBridgeVariant {
+    AVFormatContext *s;              ///< the hlsbridge muxer
+    int index;                       ///< position in var_stream_map
+    char *name;                      ///< what %v becomes: name:, else the index
+    enum HLSBridgeVariantKind kind;
+    char *agroup, *language;         ///< var_stream_map attributes
+    int is_default;
+    int *streams;                    ///< its streams' indices in s
+    int nb_streams;
+    char *playlist_path;             ///< its playlist, without "file:"
+    char *segment_filename;          ///< its segment file name template
+
+    AVFormatContext *seg;            ///< nested segment muxer; NULL while media
+                                     ///< is dropped after a failed segment
+    hlsbridge_playlist *pl;          ///< playlist core
+    int ref_stream;                  ///< index (in s) of the stream that times segments
+    AVRational ref_tb;               ///< time base of the reference stream
+    int64_t jump_threshold;          ///< forward jump that is a discontinuity, ref_tb
+    int64_t back_threshold;          ///< backward jump that is a discontinuity, ref_tb
+    int probing;                     ///< the segment muxer writes to memory (probe_segmenter())
+    uint64_t maps_lost;              ///< init sections the core lost, as last seen
+    enum HLSBridgeState state;       ///< where packets go
+
+    HLSBridgePacket pkt;             ///< the packet being forwarded
+    HLSBridgeSegment cur;            ///< the segment being written or dropped
+    int64_t cur_number;              ///< its number
+    HLSBridgeInit init;              ///< fMP4: the running muxer's init section
+    HLSBridgeEncryption enc;         ///< AES-128
+    char *init_template;             ///< fMP4: path of the first init file
+
+    /* Reference stream history. */
+    int have_ref;                    ///< a reference packet was seen
+    int64_t last_dts;                ///< dts of the last reference packet
+    int64_t last_dur;                ///< last known reference packet duration
+    int64_t ref_end;                 ///< max(pts + duration) since the last jump
+    int64_t frame_dur;               ///< nominal frame duration of a video reference, 0 if unknown
+    int discont_pending;             ///< the next segment starts a discontinuity
+    int64_t dropped_before_key;      ///< packets before the first reference key packet
+
+    /* Media clock and program date-time. */
+    int64_t media_start;             ///< media time at the open segment's start, ref_tb
+    int64_t pdt_anchor_ms;           ///< wall clock at the anchor, Unix ms
+    int64_t pdt_anchor_media;        ///< media time at the anchor, ref_tb
+    int64_t segments_opened;         ///< segment numbers used so far (opened or lost)
+    int64_t start_opened;            ///< segments_opened when the segment muxer was made
+    /* hls_init_time: after the first list_size segments, the segment muxer
+     * starts again with hls_time at the first reference key packet at or
+     * after switch_pts (ref_tb); AV_NOPTS_VALUE when not due. */
+    int init_phase;                  ///< segments are cut at init_time
+    int64_t switch_pts;
+
+    /* Closed segments waiting for the other variants (commit_segments()). */
+    HLSBridgeDone done[HLSBRIDGE_MAX_DONE];
+    int nb_done;
+} HLSBridgeVariant;
+
 typedef struct HLSBridgeContext {
     const AVClass *class;
     int64_t hls_time;                ///< target segment duration, microseconds
@@ -233,6 +327,10 @@ typedef struct HLSBridgeContext {
     AVDictionary *hls_segment_options; ///< more segment_format_options, by the hls muxer's name
     int start_number_source;         ///< HLSBRIDGE_START_*
     char *init_filename;             ///< fMP4 init file name (hls_fmp4_init_filename)
+    char *var_stream_map;            ///< the ladder (FFmpeg's syntax)
+    char *master_pl_name;            ///< multivariant playlist, beside the variants'
+    int master_pl_publish_rate;      ///< rewrite it every this many segments, 0: when needed
+    HLSBridgeEncryption enc_opts;    ///< AES-128 options, copied to each variant
 
     /* Options of FFmpeg's hls muxer that this muxer does not implement yet:
      * declared with the same names and types, so that a command switched
@@ -242,50 +340,24 @@ typedef struct HLSBridgeContext {
         int64_t timeout;
         int allow_cache, segment_size;
         int fmp4_init_resend;
-        int master_pl_publish_rate, http_persistent, ignore_io_errors;
+        int http_persistent, ignore_io_errors;
         char *vtt_options;
         char *subtitle_path, *method, *http_user_agent;
-        char *var_stream_map, *cc_stream_map, *master_pl_name, *headers;
+        char *cc_stream_map, *headers;
     } hls;
 
-    AVFormatContext *seg;            ///< nested segment muxer; NULL while media
-                                     ///< is dropped after a failed segment
-    hlsbridge_playlist *pl;          ///< playlist core
-    char *playlist_path;             ///< playlist file, without "file:"
-    int ref_stream;                  ///< index of the stream that times segments
-    AVRational ref_tb;               ///< time base of the reference stream
-    int64_t jump_threshold;          ///< forward jump that is a discontinuity, ref_tb
-    int64_t back_threshold;          ///< backward jump that is a discontinuity, ref_tb
+    HLSBridgeVariant **variants;     ///< the ladder, in var_stream_map order
+    int nb_variants;
+    HLSBridgeVariant **variant_of;   ///< per stream of s: its variant
+    int *inner_index;                ///< per stream of s: its index in that variant
+    int leader;                      ///< variant whose start opens the others'
+    int64_t ladder_start;            ///< leader's first key packet, AV_TIME_BASE; NOPTS before
+    hlsbridge_multivariant *mv;      ///< multivariant playlist, or NULL
+    char *master_path;               ///< its file
+    int mv_added;                    ///< its renditions were added
+    int mv_ready;                    ///< it was written once
+    int64_t commits;                 ///< segment numbers committed so far
     int err;                         ///< sticky error, returned by the next call
-    int probing;                     ///< the segment muxer writes to memory (probe_segmenter())
-    uint64_t maps_lost;              ///< init sections the core lost, as last seen
-    enum HLSBridgeState state;       ///< where packets go
-
-    HLSBridgePacket pkt;             ///< the packet being forwarded
-    HLSBridgeSegment cur;            ///< the segment being written or dropped
-    HLSBridgeInit init;              ///< fMP4: the running muxer's init section
-    HLSBridgeEncryption enc;         ///< AES-128
-    char *init_template;             ///< fMP4: path of the first init file
-
-    /* Reference stream history. */
-    int have_ref;                    ///< a reference packet was seen
-    int64_t last_dts;                ///< dts of the last reference packet
-    int64_t last_dur;                ///< last known reference packet duration
-    int64_t ref_end;                 ///< max(pts + duration) since the last jump
-    int64_t frame_dur;               ///< nominal frame duration of a video reference, 0 if unknown
-    int discont_pending;             ///< the next segment starts a discontinuity
-    int64_t dropped_before_key;      ///< packets before the first reference key packet
-
-    /* Media clock and program date-time. */
-    int64_t media_start;             ///< media time at the open segment's start, ref_tb
-    int64_t pdt_anchor_ms;           ///< wall clock at the anchor, Unix ms
-    int64_t pdt_anchor_media;        ///< media time at the anchor, ref_tb
-    int64_t segments_opened;         ///< segment files opened so far
-    /* hls_init_time: after the first list_size segments, the segment muxer
-     * starts again with hls_time at the first reference key packet at or
-     * after switch_pts (ref_tb); AV_NOPTS_VALUE when not due. */
-    int init_phase;                  ///< segments are cut at init_time
-    int64_t switch_pts;
 } HLSBridgeContext;
 
 static void core_log(void *opaque, hlsbridge_log_level level, const char *msg)
@@ -326,20 +398,77 @@ static char *remote_segment_uri(const char *url)
     return av_strdup(av_basename(url));
 }
 
-/*
- * A segment that will not be listed: the core removes its file (after the
- * segments handed over before it) and marks the next listed segment with a
- * discontinuity; so does this muxer, for a segment that is no local file.
- */
-static void lose_segment(AVFormatContext *s, const char *url)
+/* Hands a file that will not be listed to the core, which removes it
+ * after the segments handed over before it and marks the next listed
+ * segment with a discontinuity; so does this muxer, for a segment that is
+ * no local file. */
+static void discard_file(HLSBridgeVariant *v, const char *url)
 {
-    HLSBridgeContext *c = s->priv_data;
-    const char *path    = local_path(url);
+    const char *path = local_path(url);
 
-    if (path && hlsbridge_playlist_discard_segment(c->pl, path) < 0)
-        av_log(s, AV_LOG_WARNING, "Cannot remove '%s': %s\n", path,
-               hlsbridge_playlist_error(c->pl));
-    c->discont_pending = 1;
+    if (path && hlsbridge_playlist_discard_segment(v->pl, path) < 0)
+        av_log(v->s, AV_LOG_WARNING, "Cannot remove '%s': %s\n", path,
+               hlsbridge_playlist_error(v->pl));
+    v->discont_pending = 1;
+}
+
+static void commit_segments(AVFormatContext *s, int force);
+
+/* Frees what a queued entry holds. */
+static void free_done(HLSBridgeDone *d)
+{
+    av_freep(&d->url);
+    av_freep(&d->key_file);
+}
+
+/* Takes the oldest queued entry of v into *d. */
+static void pop_done(HLSBridgeVariant *v, HLSBridgeDone *d)
+{
+    *d = v->done[0];
+    memmove(v->done, v->done + 1, --v->nb_done * sizeof(*v->done));
+}
+
+/*
+ * Queues an entry for v's playlist core (see HLSBridgeDone): a copy of
+ * *what, with url (and key_file) copied, then publishes what every
+ * variant has decided.
+ */
+static void queue_done(HLSBridgeVariant *v, const HLSBridgeDone *what,
+                       const char *url, const char *key_file)
+{
+    HLSBridgeContext *c = v->s->priv_data;
+    HLSBridgeDone *d;
+
+    if (v->nb_done == HLSBRIDGE_MAX_DONE)
+        commit_segments(v->s, 1);
+    if (v->nb_done == HLSBRIDGE_MAX_DONE) {
+        c->err = AVERROR_BUG;
+        return;
+    }
+    d           = &v->done[v->nb_done];
+    *d          = *what;
+    d->url      = av_strdup(url);
+    d->key_file = key_file ? av_strdup(key_file) : NULL;
+    if (!d->url || (key_file && !d->key_file)) {
+        free_done(d);
+        c->err = AVERROR(ENOMEM);
+        return;
+    }
+    v->nb_done++;
+    commit_segments(v->s, 0);
+}
+
+/*
+ * A segment that will not be listed, in any variant: its file is removed
+ * once the segments before it are handed over, and the next listed segment
+ * starts a discontinuity.
+ */
+static void lose_segment(HLSBridgeVariant *v, int64_t n, const char *url)
+{
+    HLSBridgeDone lost = { .kind = HLSBRIDGE_DONE_SEGMENT, .number = n, .lost = 1 };
+
+    v->discont_pending = 1;
+    queue_done(v, &lost, url, NULL);
 }
 
 /* Wall clock in Unix milliseconds. */
@@ -357,30 +486,31 @@ static int64_t wall_ms(void)
  * core lists none of the segments that need it, so the next reference key
  * packet starts a segment muxer, with a new one.
  */
-static void take_publish_errors(AVFormatContext *s)
+static void take_publish_errors(HLSBridgeVariant *v)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     hlsbridge_playlist_stats st;
-    int ret = hlsbridge_playlist_take_error(c->pl);
+    int ret = hlsbridge_playlist_take_error(v->pl);
 
     if (ret == AVERROR(ENOMEM))
         c->err = AVERROR(ENOMEM);
-    if (ret >= 0 || hlsbridge_playlist_get_stats(c->pl, &st) < 0)
+    if (ret >= 0 || hlsbridge_playlist_get_stats(v->pl, &st) < 0)
         return;
     /* A key the core could not make durable is handed over again before
      * the next segment; the segments in between are lost. */
-    if (st.keys_lost != c->enc.keys_lost) {
-        c->enc.keys_lost = st.keys_lost;
-        c->enc.dirty     = 1;
+    if (st.keys_lost != v->enc.keys_lost) {
+        v->enc.keys_lost = st.keys_lost;
+        v->enc.dirty     = 1;
     }
-    if (st.maps_lost == c->maps_lost)
+    if (st.maps_lost == v->maps_lost)
         return;
-    c->maps_lost       = st.maps_lost;
-    c->discont_pending = 1;
-    if (c->state == HLSBRIDGE_WRITING) {
+    v->maps_lost       = st.maps_lost;
+    v->discont_pending = 1;
+    if (v->state == HLSBRIDGE_WRITING) {
         av_log(s, AV_LOG_WARNING, "The init section was lost; segments start "
                "again with a new one at the next key frame\n");
-        c->state = HLSBRIDGE_RESTARTING;
+        v->state = HLSBRIDGE_RESTARTING;
     }
 }
 
@@ -390,59 +520,199 @@ static void take_publish_errors(AVFormatContext *s)
  * a date-time out of range) does not end the stream: the core removes its
  * file, and the next segment starts a discontinuity.
  */
-static void publish_segment(AVFormatContext *s, const char *url, int64_t duration)
+static void publish_segment(HLSBridgeVariant *v, const HLSBridgeDone *d, int discont)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     hlsbridge_segment seg = { 0 };
     char *uri = NULL;
     int ret;
 
     /* The core names a local file relative to the playlist itself. */
-    seg.file_path = local_path(url);
-    if (!seg.file_path && !(uri = remote_segment_uri(url))) {
+    seg.file_path = local_path(d->url);
+    if (!seg.file_path && !(uri = remote_segment_uri(d->url))) {
         c->err = AVERROR(ENOMEM);
         return;
     }
-
     seg.uri                  = uri;
-    seg.duration             = duration * av_q2d(c->ref_tb);
-    seg.discontinuity        = c->cur.discont;
-    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
-    if (c->flags & HLSBRIDGE_FLAG_PROGRAM_DATE_TIME)
-        seg.program_date_time_ms = c->pdt_anchor_ms +
-            av_rescale_q(c->media_start - c->pdt_anchor_media, c->ref_tb,
-                         (AVRational){ 1, 1000 });
+    seg.duration             = d->duration;
+    seg.discontinuity        = discont;
+    seg.program_date_time_ms = d->pdt_ms;
+    seg.size                 = d->size;
 
-    ret = hlsbridge_playlist_submit_segment(c->pl, &seg);
+    ret = hlsbridge_playlist_submit_segment(v->pl, &seg);
     if (ret == AVERROR(ENOMEM)) {
         c->err = ret;
     } else if (ret < 0) {
         av_log(s, AV_LOG_ERROR, "Cannot list segment '%s': %s\n",
-               url, hlsbridge_playlist_error(c->pl));
+               d->url, hlsbridge_playlist_error(v->pl));
         av_log(s, AV_LOG_ERROR, "Segment '%s' is not published; the next one "
-               "starts a discontinuity\n", url);
-        c->discont_pending = 1;
+               "starts a discontinuity\n", d->url);
+        v->discont_pending = 1;
     } else {
         av_log(s, AV_LOG_VERBOSE, "Segment '%s' complete: %.6f s%s\n",
-               url, seg.duration, seg.discontinuity ? ", discontinuity" : "");
+               d->url, seg.duration, seg.discontinuity ? ", discontinuity" : "");
     }
     av_free(uri);
-    take_publish_errors(s);
+    take_publish_errors(v);
 }
 
-/* Ends the open segment: duration, then publication. */
-static void end_segment(AVFormatContext *s, const char *url, int close_ret)
+/* Variant v will close no segment numbered n any more: it is past it. */
+static int variant_passed(const HLSBridgeVariant *v, int64_t n)
+{
+    const HLSBridgeContext *c = v->s->priv_data;
+
+    if (v->cur.pb)
+        return v->cur_number > n;
+    return c->start_number + v->segments_opened > n;
+}
+
+/*
+ * Segment number n of the ladder is decided when every variant has closed
+ * (or lost) its segment n, or is past n without one (it was dropping
+ * media); with force, a variant that has not reached n yet is left out.
+ * Returns 1 when decided, with *lost set when a variant lost it or has
+ * none: then it is listed nowhere, so that a media sequence number means
+ * the same media interval in every variant's playlist.
+ */
+static int segment_decided(AVFormatContext *s, int64_t n, int force,
+                           int *lost, int *discont)
 {
     HLSBridgeContext *c = s->priv_data;
+
+    *lost = *discont = 0;
+    for (int i = 0; i < c->nb_variants; i++) {
+        const HLSBridgeVariant *v = c->variants[i];
+        if (v->nb_done && v->done[0].number == n) {
+            *lost    |= v->done[0].lost;
+            *discont |= v->done[0].discont;
+        } else if (variant_passed(v, n)) {
+            *lost = 1;
+        } else if (!force) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int submit_key(HLSBridgeVariant *v, const hlsbridge_key *key)
+{
+    int ret = hlsbridge_playlist_submit_key(v->pl, key);
+
+    if (ret < 0)
+        av_log(v->s, AV_LOG_ERROR, "Cannot list key '%s': %s\n", key->uri,
+               hlsbridge_playlist_error(v->pl));
+    return ret;
+}
+
+static void submit_init(HLSBridgeVariant *v, const char *url);
+
+/* Hands over the maps and keys queued ahead of v's next segment. */
+static void flush_events(HLSBridgeVariant *v)
+{
+    while (v->nb_done && v->done[0].kind != HLSBRIDGE_DONE_SEGMENT) {
+        HLSBridgeDone d;
+        hlsbridge_key key = { 0 };
+        pop_done(v, &d);
+        if (d.kind == HLSBRIDGE_DONE_MAP) {
+            submit_init(v, d.url);
+        } else if (d.kind == HLSBRIDGE_DONE_DISCARD) {
+            discard_file(v, d.url);
+        } else {
+            key.uri       = d.url;
+            key.file_path = d.key_file;
+            memcpy(key.iv, d.iv, sizeof(key.iv));
+            submit_key(v, &key);
+        }
+        free_done(&d);
+    }
+}
+
+/* The key of the segments opened from now on: to the core now, or behind
+ * the segments that wait for other variants. */
+static int hand_over_key(HLSBridgeVariant *v, const hlsbridge_key *key)
+{
+    HLSBridgeDone d = { .kind = HLSBRIDGE_DONE_KEY };
+
+    if (!v->nb_done)
+        return submit_key(v, key);
+    memcpy(d.iv, key->iv, sizeof(d.iv));
+    queue_done(v, &d, key->uri, key->file_path);
+    return 0;
+}
+
+/* Lists (or loses) segment n in every variant that has it. */
+static void commit_number(AVFormatContext *s, int64_t n, int lost, int discont)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    for (int i = 0; i < c->nb_variants; i++) {
+        HLSBridgeVariant *v = c->variants[i];
+        HLSBridgeDone d;
+        if (!v->nb_done || v->done[0].number != n)
+            continue;
+        pop_done(v, &d);
+        if (!lost) {
+            publish_segment(v, &d, discont);
+        } else {
+            if (!d.lost)
+                av_log(s, AV_LOG_WARNING, "Segment '%s' is not published: "
+                       "another variant lost its segment %"PRId64", and the "
+                       "variants list the same segments\n", d.url, n);
+            discard_file(v, d.url);
+        }
+        free_done(&d);
+        flush_events(v);
+    }
+}
+
+static void update_multivariant(AVFormatContext *s, hlsbridge_multivariant_mode mode);
+
+/*
+ * Publishes the segments that every variant has decided, oldest first:
+ * segment n is listed in all variants or in none (see segment_decided()).
+ * With force, the oldest waiting one is decided whatever the others do.
+ */
+static void commit_segments(AVFormatContext *s, int force)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    for (;;) {
+        int64_t n = INT64_MAX;
+        int lost, discont;
+        for (int i = 0; i < c->nb_variants; i++)
+            flush_events(c->variants[i]);
+        for (int i = 0; i < c->nb_variants; i++)
+            if (c->variants[i]->nb_done)
+                n = FFMIN(n, c->variants[i]->done[0].number);
+        if (n == INT64_MAX || !segment_decided(s, n, force, &lost, &discont))
+            return;
+        commit_number(s, n, lost, discont);
+        force = 0;
+        c->commits++;
+        update_multivariant(s, c->master_pl_publish_rate &&
+                               !(c->commits % c->master_pl_publish_rate) ?
+                               HLSBRIDGE_MULTIVARIANT_REFRESH :
+                               HLSBRIDGE_MULTIVARIANT_IF_NEEDED);
+    }
+}
+
+/* Ends the open segment: duration, then publication with the others. */
+static void end_segment(HLSBridgeVariant *v, const char *url, int close_ret,
+                        uint64_t size)
+{
+    AVFormatContext *s  = v->s;
+    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeDone d     = { .pdt_ms = HLSBRIDGE_NO_PDT, .size = size };
     int64_t duration;
 
-    if (!c->cur.has_ref) {
+    if (!v->cur.has_ref) {
         av_log(s, AV_LOG_WARNING, "Segment '%s' holds no packet of the "
                "reference stream; it is not published\n", url);
         return;
     }
 
-    duration = segment_duration(&c->cur, &c->pkt);
+    duration = segment_duration(&v->cur, &v->pkt);
     if (duration <= 0) {
         av_log(s, AV_LOG_WARNING, "Segment '%s' has no duration; it is not "
                "published\n", url);
@@ -456,11 +726,18 @@ static void end_segment(AVFormatContext *s, const char *url, int close_ret)
         av_log(s, AV_LOG_ERROR, "Segment '%s' was not written completely: %s; "
                "it is not published, and the next one starts a discontinuity\n",
                url, av_err2str(close_ret));
-        lose_segment(s, url);
+        lose_segment(v, v->cur_number, url);
     } else {
-        publish_segment(s, url, duration);
+        d.number   = v->cur_number;
+        d.duration = duration * av_q2d(v->ref_tb);
+        d.discont  = v->cur.discont;
+        if (c->flags & HLSBRIDGE_FLAG_PROGRAM_DATE_TIME)
+            d.pdt_ms = v->pdt_anchor_ms +
+                av_rescale_q(v->media_start - v->pdt_anchor_media, v->ref_tb,
+                             (AVRational){ 1, 1000 });
+        queue_done(v, &d, url, NULL);
     }
-    c->media_start += duration;
+    v->media_start += duration;
 }
 
 /* Replaces the key in force with the one read from the key info file. */
@@ -506,18 +783,19 @@ static int key_changed_in_place(const HLSBridgeEncryption *enc, const hlsbridge_
  * core lost) is handed to the core ahead of the segment, with its IV: the
  * one given, else n, big-endian, as FFmpeg's hls muxer derives it.
  */
-static int update_key(AVFormatContext *s, int64_t n)
+static int update_key(HLSBridgeVariant *v, int64_t n)
 {
-    HLSBridgeContext *c      = s->priv_data;
-    HLSBridgeEncryption *enc = &c->enc;
+    AVFormatContext *s  = v->s;
+    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeEncryption *enc = &v->enc;
     hlsbridge_key_info info;
     hlsbridge_key key;
     int ret;
 
     if ((c->flags & HLSBRIDGE_FLAG_PERIODIC_REKEY) && enc->info_file) {
-        if (hlsbridge_key_info_read(c->pl, enc->info_file, &info) < 0) {
+        if (hlsbridge_key_info_read(v->pl, enc->info_file, &info) < 0) {
             av_log(s, AV_LOG_WARNING, "hls_key_info_file: %s; the key in force "
-                   "stays\n", hlsbridge_playlist_error(c->pl));
+                   "stays\n", hlsbridge_playlist_error(v->pl));
         } else if (key_changed_in_place(enc, &info)) {
             av_log(s, AV_LOG_WARNING, "hls_key_info_file '%s': a new key under the "
                    "same URI '%s' would be fetched for the segments listed with the "
@@ -541,12 +819,8 @@ static int update_key(AVFormatContext *s, int64_t n)
     key.uri       = enc->uri;
     key.file_path = enc->key_file;
     memcpy(key.iv, enc->iv, sizeof(key.iv));
-    ret = hlsbridge_playlist_submit_key(c->pl, &key);
-    if (ret < 0) {
-        av_log(s, AV_LOG_ERROR, "Cannot list key '%s': %s\n", enc->uri,
-               hlsbridge_playlist_error(c->pl));
+    if ((ret = hand_over_key(v, &key)) < 0)
         return ret;
-    }
     av_log(s, AV_LOG_VERBOSE, "Key '%s' from segment %"PRId64"\n", enc->uri, n);
     enc->dirty = 0;
     return 0;
@@ -566,10 +840,10 @@ static void wipe(void *p, size_t size)
  * whole file, PKCS#7 padding at the end. The key and IV go in options as
  * hex, wiped after use.
  */
-static int open_encrypted(AVFormatContext *s, AVIOContext **pb, const char *url,
+static int open_encrypted(HLSBridgeVariant *v, AVIOContext **pb, const char *url,
                           int flags, AVDictionary **options)
 {
-    HLSBridgeContext *c = s->priv_data;
+    AVFormatContext *s  = v->s;
     AVDictionary *opts  = NULL;
     char hex[33];
     char *crypto_url    = av_asprintf("crypto:%s", url);
@@ -577,10 +851,10 @@ static int open_encrypted(AVFormatContext *s, AVIOContext **pb, const char *url,
 
     if (ret >= 0 && options)
         ret = av_dict_copy(&opts, *options, 0);
-    ff_data_to_hex(hex, c->enc.key, sizeof(c->enc.key), 1);
+    ff_data_to_hex(hex, v->enc.key, sizeof(v->enc.key), 1);
     if (ret >= 0)
         ret = av_dict_set(&opts, "encryption_key", hex, 0);
-    ff_data_to_hex(hex, c->enc.iv, sizeof(c->enc.iv), 1);
+    ff_data_to_hex(hex, v->enc.iv, sizeof(v->enc.iv), 1);
     if (ret >= 0)
         ret = av_dict_set(&opts, "encryption_iv", hex, 0);
     wipe(hex, sizeof(hex));
@@ -599,19 +873,19 @@ static int open_encrypted(AVFormatContext *s, AVIOContext **pb, const char *url,
  * muxer cuts no more on its own, and the muxer starts one with hls_time
  * there (see hlsbridge_write_packet()).
  */
-static void end_init_phase(AVFormatContext *s)
+static void end_init_phase(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeContext *c = v->s->priv_data;
 
-    c->init_phase = 0;
-    if (!c->seg || !c->pkt.in_flight || !c->pkt.is_ref)
+    v->init_phase = 0;
+    if (!v->seg || !v->pkt.in_flight || !v->pkt.is_ref)
         return; /* a segment muxer starting again: it takes hls_time */
     /* segment.c cuts at segment_time * (segments so far + 1) after its first
      * pts: a time that product cannot reach, nor overflow, before the
      * segment muxer is replaced after this segment. */
-    av_opt_set_int(c->seg->priv_data, "segment_time",
+    av_opt_set_int(v->seg->priv_data, "segment_time",
                    INT64_MAX / 4 / ((int64_t)c->list_size + 2), 0);
-    c->switch_pts = c->pkt.pts + av_rescale_q(c->hls_time, AV_TIME_BASE_Q, c->ref_tb);
+    v->switch_pts = v->pkt.pts + av_rescale_q(c->hls_time, AV_TIME_BASE_Q, v->ref_tb);
 }
 
 /*
@@ -659,21 +933,22 @@ static char *number_segment_name(const char *tmpl, int64_t n)
  * the template's resolution) is refused: the file is listed, and rewriting
  * it would change what players fetch.
  */
-static int prepare_strftime_segment(AVFormatContext *s, const char *url)
+static int prepare_strftime_segment(HLSBridgeVariant *v, const char *url)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     const char *path    = local_path(url);
     int ret;
 
-    if (c->cur.url && !strcmp(c->cur.url, url)) {
+    if (v->cur.url && !strcmp(v->cur.url, url)) {
         av_log(s, AV_LOG_ERROR, "Segment name '%s' repeats the last one: "
                "hls_segment_filename needs a finer time for segments this "
                "short; the segment is not written\n", url);
         return AVERROR(EEXIST);
     }
     if (c->strftime_mkdir && path &&
-        (ret = hlsbridge_playlist_prepare_dir(c->pl, path)) < 0) {
-        av_log(s, AV_LOG_ERROR, "strftime_mkdir: %s\n", hlsbridge_playlist_error(c->pl));
+        (ret = hlsbridge_playlist_prepare_dir(v->pl, path)) < 0) {
+        av_log(s, AV_LOG_ERROR, "strftime_mkdir: %s\n", hlsbridge_playlist_error(v->pl));
         return ret;
     }
     return 0;
@@ -686,42 +961,44 @@ static int prepare_strftime_segment(AVFormatContext *s, const char *url)
  * file is encrypted (AES-128), or in a directory made for it
  * (strftime_mkdir).
  */
-static int open_segment_file(AVFormatContext *s, AVIOContext **pb, const char *url,
+static int open_segment_file(HLSBridgeVariant *v, AVIOContext **pb, const char *url,
                              int flags, AVDictionary **options, char **name)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     int ret;
 
     *name = c->strftime ? av_strdup(url) :
-            number_segment_name(c->segment_filename, c->start_number + c->segments_opened);
+            number_segment_name(v->segment_filename, c->start_number + v->segments_opened);
     if (!*name)
         return AVERROR(ENOMEM);
-    if (c->strftime && (ret = prepare_strftime_segment(s, *name)) < 0)
+    if (c->strftime && (ret = prepare_strftime_segment(v, *name)) < 0)
         return ret;
-    if (!c->enc.on)
+    if (!v->enc.on)
         return s->io_open(s, pb, *name, flags, options);
-    if ((ret = update_key(s, c->start_number + c->segments_opened)) < 0)
+    if ((ret = update_key(v, c->start_number + v->segments_opened)) < 0)
         return ret;
-    return open_encrypted(s, pb, *name, flags, options);
+    return open_encrypted(v, pb, *name, flags, options);
 }
 
 static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
                              const char *url, int flags, AVDictionary **options)
 {
-    AVFormatContext *s  = inner->opaque;
+    HLSBridgeVariant *v = inner->opaque;
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     /* What the segment muxer writes: the fMP4 header file, opened first by
      * the name it was given, or a segment; what it reads passes through. */
-    int is_init    = (flags & AVIO_FLAG_WRITE) && c->init.url && !c->init.pb &&
-                     !strcmp(url, c->init.url);
-    int is_segment = (flags & AVIO_FLAG_WRITE) && !is_init && !c->cur.pb;
+    int is_init    = (flags & AVIO_FLAG_WRITE) && v->init.url && !v->init.pb &&
+                     !strcmp(url, v->init.url);
+    int is_segment = (flags & AVIO_FLAG_WRITE) && !is_init && !v->cur.pb;
     char *name     = NULL;
     int ret;
 
-    if (c->probing)
+    if (v->probing)
         return avio_open_dyn_buf(pb);
     if (is_segment)
-        ret = open_segment_file(s, pb, url, flags, options, &name);
+        ret = open_segment_file(v, pb, url, flags, options, &name);
     else
         ret = s->io_open(s, pb, url, flags, options);
     if (ret < 0) {
@@ -731,19 +1008,20 @@ static int hlsbridge_io_open(AVFormatContext *inner, AVIOContext **pb,
         return ret;
     }
     if (is_init)
-        c->init.pb = *pb;
+        v->init.pb = *pb;
     if (!is_segment)
         return 0;
 
-    av_freep(&c->cur.url);
-    c->cur.url         = name;
-    c->cur.pb          = *pb;
-    c->segments_opened++;
-    if (c->init_phase && c->segments_opened > c->list_size)
-        end_init_phase(s);
-    segment_reset(&c->cur);
-    c->cur.discont     = c->discont_pending;
-    c->discont_pending = 0;
+    av_freep(&v->cur.url);
+    v->cur.url         = name;
+    v->cur.pb          = *pb;
+    v->cur_number      = c->start_number + v->segments_opened;
+    v->segments_opened++;
+    if (v->init_phase && v->segments_opened > c->list_size)
+        end_init_phase(v);
+    segment_reset(&v->cur);
+    v->cur.discont     = v->discont_pending;
+    v->discont_pending = 0;
     return 0;
 }
 
@@ -762,8 +1040,9 @@ static int close_output(AVFormatContext *s, AVIOContext *pb)
  * any playlist names it in an EXT-X-MAP, and keeps the one in force when the
  * bytes are the same (a segment muxer started again after a jump).
  */
-static void publish_init(AVFormatContext *s, const char *url)
+static void submit_init(HLSBridgeVariant *v, const char *url)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     const char *path    = local_path(url);
     char *uri           = NULL;
@@ -773,59 +1052,86 @@ static void publish_init(AVFormatContext *s, const char *url)
         c->err = AVERROR(ENOMEM);
         return;
     }
-    ret = hlsbridge_playlist_submit_map(c->pl, uri, path);
+    ret = hlsbridge_playlist_submit_map(v->pl, uri, path);
     av_free(uri);
     if (ret == AVERROR(ENOMEM))
         c->err = ret;
     else if (ret < 0)
         av_log(s, AV_LOG_ERROR, "Cannot list init section '%s': %s; its "
-               "segments are not published\n", url, hlsbridge_playlist_error(c->pl));
-    take_publish_errors(s);
+               "segments are not published\n", url, hlsbridge_playlist_error(v->pl));
+    take_publish_errors(v);
+}
+
+/* A file that is no segment (an init section) and will not be listed:
+ * removed now, or behind the segments of v that wait for other variants. */
+static void lose_file(HLSBridgeVariant *v, const char *url)
+{
+    HLSBridgeDone d = { .kind = HLSBRIDGE_DONE_DISCARD };
+
+    v->discont_pending = 1;
+    if (v->nb_done)
+        queue_done(v, &d, url, NULL);
+    else
+        discard_file(v, url);
+}
+
+/* An init section: to the core now, or behind the segments of v that
+ * wait for other variants. */
+static void publish_init(HLSBridgeVariant *v, const char *url)
+{
+    HLSBridgeDone d = { .kind = HLSBRIDGE_DONE_MAP };
+
+    if (v->nb_done)
+        queue_done(v, &d, url, NULL);
+    else
+        submit_init(v, url);
 }
 
 /* The init file is complete: published, or (a write failed, the segment
  * muxer is being freed) removed, with the media that would need it. */
-static int close_init(AVFormatContext *s, AVIOContext *pb)
+static int close_init(HLSBridgeVariant *v, AVIOContext *pb)
 {
-    HLSBridgeContext *c = s->priv_data;
+    AVFormatContext *s  = v->s;
     int ret;
 
-    c->init.pb = NULL;
+    v->init.pb = NULL;
     ret = close_output(s, pb);
-    if (ret >= 0 && c->state != HLSBRIDGE_CLOSING) {
-        publish_init(s, c->init.url);
+    if (ret >= 0 && v->state != HLSBRIDGE_CLOSING) {
+        publish_init(v, v->init.url);
         return ret;
     }
     if (ret < 0) {
         av_log(s, AV_LOG_ERROR, "Init section '%s' was not written completely: "
-               "%s\n", c->init.url, av_err2str(ret));
-        c->init.failed = ret;
+               "%s\n", v->init.url, av_err2str(ret));
+        v->init.failed = ret;
     }
-    lose_segment(s, c->init.url);
+    lose_file(v, v->init.url);
     return ret;
 }
 
 static int hlsbridge_io_close2(AVFormatContext *inner, AVIOContext *pb)
 {
-    AVFormatContext *s  = inner->opaque;
-    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeVariant *v = inner->opaque;
+    AVFormatContext *s  = v->s;
     uint8_t *buf;
+    int64_t size;
     int ret;
 
-    if (c->probing) {
+    if (v->probing) {
         avio_close_dyn_buf(pb, &buf);
         av_free(buf);
         return 0;
     }
-    if (pb && pb == c->init.pb)
-        return close_init(s, pb);
-    if (!pb || pb != c->cur.pb)
+    if (pb && pb == v->init.pb)
+        return close_init(v, pb);
+    if (!pb || pb != v->cur.pb)
         return s->io_close2(s, pb);
 
-    c->cur.pb = NULL;
-    ret = close_output(s, pb);
-    if (c->state != HLSBRIDGE_CLOSING)
-        end_segment(s, c->cur.url, ret);
+    v->cur.pb = NULL;
+    size      = avio_tell(pb);
+    ret       = close_output(s, pb);
+    if (v->state != HLSBRIDGE_CLOSING)
+        end_segment(v, v->cur.url, ret, FFMAX(size, 0));
     return ret;
 }
 
@@ -872,32 +1178,33 @@ static char *init_file_name(const char *tmpl, int64_t n)
  * first audio stream, as segment.c chooses; else the first stream that is not
  * a cover picture. A subtitle or data stream is sparse and cuts late.
  */
-static int select_reference_stream(AVFormatContext *s)
+static int select_reference_stream(HLSBridgeVariant *v)
 {
     static const enum AVMediaType order[] = {
         AVMEDIA_TYPE_VIDEO, AVMEDIA_TYPE_AUDIO, AVMEDIA_TYPE_UNKNOWN,
     };
 
     for (int k = 0; k < FF_ARRAY_ELEMS(order); k++) {
-        for (int i = 0; i < s->nb_streams; i++) {
-            const AVStream *st = s->streams[i];
+        for (int i = 0; i < v->nb_streams; i++) {
+            const AVStream *st = v->s->streams[v->streams[i]];
             if ((order[k] == AVMEDIA_TYPE_UNKNOWN ||
                  st->codecpar->codec_type == order[k]) &&
                 !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
-                return i;
+                return v->streams[i];
         }
     }
-    return 0;
+    return v->streams[0];
 }
 
-static av_cold int open_playlist(AVFormatContext *s)
+static av_cold int open_playlist(HLSBridgeVariant *v)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     hlsbridge_playlist_options opts;
     int ret;
 
     hlsbridge_playlist_options_init(&opts);
-    opts.path            = c->playlist_path;
+    opts.path            = v->playlist_path;
     opts.window_size     = c->list_size;
     opts.target_duration = FFMAX(c->hls_time, c->init_time) / (double)AV_TIME_BASE;
     opts.start_sequence  = c->start_number;
@@ -921,11 +1228,11 @@ static av_cold int open_playlist(AVFormatContext *s)
     default:                   opts.type = HLSBRIDGE_PLAYLIST_LIVE;  break;
     }
 
-    ret = hlsbridge_playlist_open(&opts, &c->pl);
+    ret = hlsbridge_playlist_open(&opts, &v->pl);
     /* The core has logged its message (path, step, cause) through core_log(). */
     if (ret < 0 && !*hlsbridge_last_open_error())
         av_log(s, AV_LOG_ERROR, "Cannot open playlist '%s': %s\n",
-               c->playlist_path, av_err2str(ret));
+               v->playlist_path, av_err2str(ret));
     return ret;
 }
 
@@ -938,10 +1245,10 @@ static int refuse_alone(AVFormatContext *s, const char *name, const char *needs)
 
 /* hls_enc: the key (given or random) and IV (if given), and a key file
  * beside the playlist, written durably before any playlist names it. */
-static av_cold int generate_key(AVFormatContext *s)
+static av_cold int generate_key(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c      = s->priv_data;
-    HLSBridgeEncryption *enc = &c->enc;
+    AVFormatContext *s  = v->s;
+    HLSBridgeEncryption *enc = &v->enc;
     int ret;
 
     if (enc->key_hex && hlsbridge_parse_hex16(enc->key_hex, enc->key) < 0) {
@@ -957,14 +1264,14 @@ static av_cold int generate_key(AVFormatContext *s)
         return AVERROR(EINVAL);
     }
     enc->has_iv   = !!enc->iv_hex;
-    enc->key_file = av_asprintf("%s.key", c->playlist_path);
+    enc->key_file = av_asprintf("%s.key", v->playlist_path);
     enc->uri      = enc->key_url ? av_strdup(enc->key_url) :
                     av_strdup(av_basename(enc->key_file ? enc->key_file : ""));
     if (!enc->key_file || !enc->uri)
         return AVERROR(ENOMEM);
-    if ((ret = hlsbridge_playlist_write_file(c->pl, enc->key_file, enc->key,
+    if ((ret = hlsbridge_playlist_write_file(v->pl, enc->key_file, enc->key,
                                              sizeof(enc->key))) < 0)
-        av_log(s, AV_LOG_ERROR, "hls_enc: %s\n", hlsbridge_playlist_error(c->pl));
+        av_log(s, AV_LOG_ERROR, "hls_enc: %s\n", hlsbridge_playlist_error(v->pl));
     return ret;
 }
 
@@ -973,10 +1280,11 @@ static av_cold int generate_key(AVFormatContext *s)
  * handed to the core before the first segment: a bad key info file, key or
  * key URI fails here, naming the option, file and line.
  */
-static av_cold int setup_encryption(AVFormatContext *s)
+static av_cold int setup_encryption(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c      = s->priv_data;
-    HLSBridgeEncryption *enc = &c->enc;
+    AVFormatContext *s  = v->s;
+    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeEncryption *enc = &v->enc;
     hlsbridge_key_info info;
     int ret;
 
@@ -991,21 +1299,21 @@ static av_cold int setup_encryption(AVFormatContext *s)
         return 0;
 
     if (enc->info_file) {
-        if ((ret = hlsbridge_key_info_read(c->pl, enc->info_file, &info)) < 0) {
+        if ((ret = hlsbridge_key_info_read(v->pl, enc->info_file, &info)) < 0) {
             av_log(s, AV_LOG_ERROR, "hls_key_info_file: %s\n",
-                   hlsbridge_playlist_error(c->pl));
+                   hlsbridge_playlist_error(v->pl));
             return ret;
         }
         ret = take_key_info(enc, &info);
         hlsbridge_key_info_free(&info);
     } else {
-        ret = generate_key(s);
+        ret = generate_key(v);
     }
     if (ret < 0)
         return ret;
     enc->on    = 1;
     enc->dirty = 1;
-    return update_key(s, c->start_number);
+    return update_key(v, c->start_number);
 }
 
 /*
@@ -1014,16 +1322,16 @@ static av_cold int setup_encryption(AVFormatContext *s)
  * Returns a new string, or NULL (out of memory, or a template that gives
  * no name).
  */
-static char *expand_segment_name(const HLSBridgeContext *c, int64_t n, time_t t)
+static char *expand_segment_name(const char *tmpl, int use_strftime, int64_t n,
+                                 time_t t)
 {
-    const char *tmpl = c->segment_filename;
     size_t size      = strlen(tmpl) + 256;
     char *name       = av_malloc(size);
     struct tm tm;
 
     if (!name)
         return NULL;
-    if (!c->strftime) {
+    if (!use_strftime) {
         av_free(name);
         return number_segment_name(tmpl, n);
     }
@@ -1038,28 +1346,30 @@ static char *expand_segment_name(const HLSBridgeContext *c, int64_t n, time_t t)
  * made there (and that the name holds no control character), before the
  * first segment; with fMP4, the same for the init files.
  */
-static av_cold int prepare_segment_dir(AVFormatContext *s)
+static av_cold int prepare_segment_dir(HLSBridgeVariant *v)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     char *first;
     int ret;
 
     /* fMP4: the init files' directory too, and a name the playlist can
      * carry (no control character), before any media is written. */
-    if (c->init_template && local_path(c->init_template) &&
-        (ret = hlsbridge_playlist_prepare_dir(c->pl, local_path(c->init_template))) < 0) {
+    if (v->init_template && local_path(v->init_template) &&
+        (ret = hlsbridge_playlist_prepare_dir(v->pl, local_path(v->init_template))) < 0) {
         av_log(s, AV_LOG_ERROR, "hls_fmp4_init_filename: %s\n",
-               hlsbridge_playlist_error(c->pl));
+               hlsbridge_playlist_error(v->pl));
         return ret;
     }
-    if (!local_path(c->segment_filename))
+    if (!local_path(v->segment_filename))
         return 0;
     /* The first file name, where "%%" is one '%'. */
-    if (!(first = expand_segment_name(c, c->start_number, time(NULL))))
+    if (!(first = expand_segment_name(v->segment_filename, c->strftime,
+                                      c->start_number, time(NULL))))
         return AVERROR(ENOMEM);
-    if ((ret = hlsbridge_playlist_prepare_dir(c->pl, local_path(first))) < 0)
+    if ((ret = hlsbridge_playlist_prepare_dir(v->pl, local_path(first))) < 0)
         av_log(s, AV_LOG_ERROR, "hls_segment_filename: %s\n",
-               hlsbridge_playlist_error(c->pl));
+               hlsbridge_playlist_error(v->pl));
     av_free(first);
     return ret < 0 ? ret : 0;
 }
@@ -1133,24 +1443,24 @@ static av_cold int check_segment_options(AVFormatContext *s)
  * fMP4: the init file of this segment muxer (header to a file of its own)
  * and the container flags that make one fragment per segment.
  */
-static int set_fmp4_options(AVFormatContext *s, AVDictionary **opts,
+static int set_fmp4_options(HLSBridgeVariant *v, AVDictionary **opts,
                             AVDictionary **fmt_opts)
 {
-    HLSBridgeContext *c = s->priv_data;
     int ret;
 
-    av_freep(&c->init.url);
-    c->init.url = init_file_name(c->init_template, c->init.count++);
-    if (!c->init.url)
+    av_freep(&v->init.url);
+    v->init.url = init_file_name(v->init_template, v->init.count++);
+    if (!v->init.url)
         return AVERROR(ENOMEM);
-    c->init.failed = 0;
-    if ((ret = av_dict_set(opts, "segment_header_filename", c->init.url, 0)) < 0)
+    v->init.failed = 0;
+    if ((ret = av_dict_set(opts, "segment_header_filename", v->init.url, 0)) < 0)
         return ret;
     return av_dict_set(fmt_opts, "movflags", HLSBRIDGE_FMP4_MOVFLAGS, 0);
 }
 
-static int open_segmenter(AVFormatContext *s)
+static int open_segmenter(HLSBridgeVariant *v)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     const AVDictionaryEntry *e;
     AVDictionary *opts = NULL, *fmt_opts = NULL;
@@ -1158,15 +1468,16 @@ static int open_segmenter(AVFormatContext *s)
     char buf[32];
     int ret;
 
-    ret = avformat_alloc_output_context2(&c->seg, NULL, "segment",
-                                         c->segment_filename);
+    v->start_opened = v->segments_opened;
+    ret = avformat_alloc_output_context2(&v->seg, NULL, "segment",
+                                         v->segment_filename);
     if (ret < 0) {
         av_log(s, AV_LOG_ERROR, "Cannot create the segment muxer: %s\n",
                av_err2str(ret));
         return ret;
     }
-    seg = c->seg;
-    seg->opaque             = s;
+    seg = v->seg;
+    seg->opaque             = v;
     seg->io_open            = hlsbridge_io_open;
     seg->io_close2          = hlsbridge_io_close2;
     seg->interrupt_callback = s->interrupt_callback;
@@ -1177,11 +1488,12 @@ static int open_segmenter(AVFormatContext *s)
     if ((ret = av_dict_copy(&seg->metadata, s->metadata, 0)) < 0)
         return ret;
 
-    for (int i = 0; i < s->nb_streams; i++) {
-        AVStream *st = ff_stream_clone(seg, s->streams[i]);
+    for (int i = 0; i < v->nb_streams; i++) {
+        const AVStream *ost = s->streams[v->streams[i]];
+        AVStream *st = ff_stream_clone(seg, ost);
         if (!st)
             return AVERROR(ENOMEM);
-        st->codecpar->codec_tag = s->streams[i]->codecpar->codec_tag;
+        st->codecpar->codec_tag = ost->codecpar->codec_tag;
         /* Apple's players take HEVC in MP4 as hvc1 (parameter sets in the
          * sample entry) only, not hev1. */
         if (c->segment_type == HLSBRIDGE_SEGMENT_FMP4 && !st->codecpar->codec_tag &&
@@ -1193,16 +1505,16 @@ static int open_segmenter(AVFormatContext *s)
         (ret = av_dict_copy(&fmt_opts, c->segment_format_options, 0)) < 0)
         goto fail;
     if (c->segment_type == HLSBRIDGE_SEGMENT_FMP4 &&
-        (ret = set_fmp4_options(s, &opts, &fmt_opts)) < 0)
+        (ret = set_fmp4_options(v, &opts, &fmt_opts)) < 0)
         goto fail;
     av_dict_set(&opts, "segment_format", c->segment_format, 0);
-    snprintf(buf, sizeof(buf), "%"PRId64"us", c->init_phase ? c->init_time : c->hls_time);
+    snprintf(buf, sizeof(buf), "%"PRId64"us", v->init_phase ? c->init_time : c->hls_time);
     av_dict_set(&opts, "segment_time", buf, 0);
-    av_dict_set_int(&opts, "reference_stream", c->ref_stream, 0);
+    av_dict_set_int(&opts, "reference_stream", c->inner_index[v->ref_stream], 0);
     /* Its names are for its own log only (see open_segment_file()). */
     av_dict_set_int(&opts, "segment_start_number",
-                    c->start_number + c->segments_opened <= INT_MAX ?
-                    c->start_number + c->segments_opened : 0, 0);
+                    c->start_number + v->segments_opened <= INT_MAX ?
+                    c->start_number + v->segments_opened : 0, 0);
     if (c->strftime)
         av_dict_set(&opts, "strftime", "1", 0);
     /* HLS needs timestamps that continue across segments. */
@@ -1232,9 +1544,9 @@ static int open_segmenter(AVFormatContext *s)
         goto fail;
     }
 
-    for (int i = 0; i < s->nb_streams; i++) {
+    for (int i = 0; i < v->nb_streams; i++) {
         const AVStream *ist = seg->streams[i];
-        avpriv_set_pts_info(s->streams[i], ist->pts_wrap_bits,
+        avpriv_set_pts_info(s->streams[v->streams[i]], ist->pts_wrap_bits,
                             ist->time_base.num, ist->time_base.den);
     }
     if (seg->avoid_negative_ts > 0 && s->avoid_negative_ts < 0)
@@ -1265,10 +1577,7 @@ static const HLSBridgeUnsupported unsupported_options[] = {
     { "timeout",                "publication over HTTP is not supported yet" },
     { "headers",                "publication over HTTP is not supported yet" },
     { "ignore_io_errors",       "I/O errors are never fatal here: a failed segment is left out and a failed playlist write is retried" },
-    { "var_stream_map",         "variant streams (ABR ladders) are not supported yet: one playlist is written" },
-    { "cc_stream_map",          "closed-caption groups need variant streams, which are not supported yet" },
-    { "master_pl_name",         "the multivariant playlist is not supported yet" },
-    { "master_pl_publish_rate", "the multivariant playlist is not supported yet" },
+    { "cc_stream_map",          "closed-caption groups (CLOSED-CAPTIONS) are not supported yet" },
 };
 
 static const struct {
@@ -1338,12 +1647,8 @@ static av_cold int check_segment_type(AVFormatContext *s)
                "hlsbridge for fMP4 segments (%s)\n", HLSBRIDGE_FMP4_MOVFLAGS);
         return AVERROR(EINVAL);
     }
-    if (!c->init_filename || !*c->init_filename || strstr(c->init_filename, "%v")) {
-        av_log(s, AV_LOG_ERROR, "hls_fmp4_init_filename '%s': %s\n",
-               c->init_filename ? c->init_filename : "",
-               c->init_filename && *c->init_filename ?
-               "%v needs var_stream_map, which is not supported yet" :
-               "must not be empty");
+    if (!c->init_filename || !*c->init_filename) {
+        av_log(s, AV_LOG_ERROR, "hls_fmp4_init_filename must not be empty\n");
         return AVERROR(EINVAL);
     }
     return 0;
@@ -1461,44 +1766,67 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
 }
 
 /* strftime: the template must name segments a second apart differently. */
-static av_cold int check_strftime_name(AVFormatContext *s)
+static av_cold int check_strftime_name(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c = s->priv_data;
     time_t minute       = time(NULL) / 60 * 60;
-    char *a             = expand_segment_name(c, 0, minute);
-    char *b             = expand_segment_name(c, 0, minute + 1);
+    char *a             = expand_segment_name(v->segment_filename, 1, 0, minute);
+    char *b             = expand_segment_name(v->segment_filename, 1, 0, minute + 1);
     int ret             = a && b && strcmp(a, b) ? 0 : AVERROR(EINVAL);
 
     if (ret < 0)
-        av_log(s, AV_LOG_ERROR, "hls_segment_filename '%s': with strftime it "
+        av_log(v->s, AV_LOG_ERROR, "hls_segment_filename '%s': with strftime it "
                "must name each second differently, e.g. with "
-               "%%Y%%m%%d-%%H%%M%%S\n", c->segment_filename);
+               "%%Y%%m%%d-%%H%%M%%S\n", v->segment_filename);
     av_free(a);
     av_free(b);
     return ret;
 }
 
-/* The segment file name template: the user's, or "<playlist stem>%d.<ext>"
- * beside the playlist; it must number the files. */
-static av_cold int name_segments(AVFormatContext *s, const char *ext)
+/* tmpl with every "%v" replaced by name; NULL when out of memory. */
+static char *expand_variant(const char *tmpl, const char *name)
 {
+    AVBPrint bp;
+    char *out;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    for (const char *p = tmpl; *p; p++) {
+        if (p[0] == '%' && p[1] == 'v') {
+            av_bprintf(&bp, "%s", name);
+            p++;
+        } else {
+            av_bprint_chars(&bp, *p, 1);
+        }
+    }
+    if (av_bprint_finalize(&bp, &out) < 0)
+        return NULL;
+    return out;
+}
+
+/* The segment file name template of v: the user's, or "<playlist
+ * stem>%d.<ext>" beside its playlist; it must number the files. */
+static av_cold int name_segments(HLSBridgeVariant *v, const char *ext)
+{
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     char *first;
 
-    if (!c->segment_filename) {
+    if (c->segment_filename) {
+        v->segment_filename = expand_variant(c->segment_filename, v->name);
+    } else {
         char *ext1 = av_strndup(ext, strcspn(ext, ","));
         if (!ext1)
             return AVERROR(ENOMEM);
-        c->segment_filename = default_segment_filename(s->url, ext1, c->strftime);
+        v->segment_filename = default_segment_filename(v->playlist_path, ext1,
+                                                       c->strftime);
         av_free(ext1);
-        if (!c->segment_filename)
-            return AVERROR(ENOMEM);
     }
+    if (!v->segment_filename)
+        return AVERROR(ENOMEM);
     if (c->strftime)
-        return check_strftime_name(s);
-    if (!(first = number_segment_name(c->segment_filename, c->start_number))) {
+        return check_strftime_name(v);
+    if (!(first = number_segment_name(v->segment_filename, c->start_number))) {
         av_log(s, AV_LOG_ERROR, "hls_segment_filename '%s' must contain one "
-               "%%d (or %%0Nd) for the segment number\n", c->segment_filename);
+               "%%d (or %%0Nd) for the segment number\n", v->segment_filename);
         return AVERROR(EINVAL);
     }
     av_free(first);
@@ -1507,19 +1835,23 @@ static av_cold int name_segments(AVFormatContext *s, const char *ext)
 
 /* fMP4: the first init file's path: hls_fmp4_init_filename, beside the
  * playlist unless it names a directory of its own. */
-static av_cold int name_init(AVFormatContext *s)
+static av_cold int name_init(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeContext *c = v->s->priv_data;
+    const char *pl      = v->playlist_path;
+    char *name;
 
     if (c->segment_type != HLSBRIDGE_SEGMENT_FMP4)
         return 0;
-    if (strchr(c->init_filename, '/'))
-        c->init_template = av_strdup(c->init_filename);
+    if (!(name = expand_variant(c->init_filename, v->name)))
+        return AVERROR(ENOMEM);
+    if (strchr(name, '/'))
+        v->init_template = av_strdup(name);
     else
-        c->init_template = av_asprintf("%.*s%s",
-                                       (int)(av_basename(s->url) - s->url),
-                                       s->url, c->init_filename);
-    return c->init_template ? 0 : AVERROR(ENOMEM);
+        v->init_template = av_asprintf("%.*s%s", (int)(av_basename(pl) - pl),
+                                       pl, name);
+    av_free(name);
+    return v->init_template ? 0 : AVERROR(ENOMEM);
 }
 
 /*
@@ -1527,21 +1859,21 @@ static av_cold int name_init(AVFormatContext *s)
  * the thresholds of a timestamp jump and the duration of a packet that
  * carries none.
  */
-static av_cold void init_reference_clock(AVFormatContext *s)
+static av_cold void init_reference_clock(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c = s->priv_data;
-    const AVStream *ref = s->streams[c->ref_stream];
+    HLSBridgeContext *c = v->s->priv_data;
+    const AVStream *ref = v->s->streams[v->ref_stream];
 
-    c->ref_tb         = ref->time_base;
-    c->jump_threshold = av_rescale_q(HLSBRIDGE_JUMP_TARGET_DURATIONS * c->hls_time,
-                                     AV_TIME_BASE_Q, c->ref_tb);
+    v->ref_tb         = ref->time_base;
+    v->jump_threshold = av_rescale_q(HLSBRIDGE_JUMP_TARGET_DURATIONS * c->hls_time,
+                                     AV_TIME_BASE_Q, v->ref_tb);
     /* Backwards, B-frame reordering moves pts by a few frames; more than a
      * target duration (and a second) is a jump. */
-    c->back_threshold = av_rescale_q(FFMAX(c->hls_time, AV_TIME_BASE),
-                                     AV_TIME_BASE_Q, c->ref_tb);
+    v->back_threshold = av_rescale_q(FFMAX(c->hls_time, AV_TIME_BASE),
+                                     AV_TIME_BASE_Q, v->ref_tb);
     if (ref->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
         ref->avg_frame_rate.num > 0 && ref->avg_frame_rate.den > 0)
-        c->frame_dur = av_rescale_q(1, av_inv_q(ref->avg_frame_rate), c->ref_tb);
+        v->frame_dur = av_rescale_q(1, av_inv_q(ref->avg_frame_rate), v->ref_tb);
 }
 
 /*
@@ -1549,9 +1881,9 @@ static av_cold void init_reference_clock(AVFormatContext *s)
  * entry (avcC, hvcC, av1C, esds, dOps) and has none yet, else -1. The init
  * section is written once, at the segment muxer's start, so it must wait.
  */
-static int missing_parameters(const AVFormatContext *s)
+static int missing_parameters(const HLSBridgeVariant *v)
 {
-    const HLSBridgeContext *c = s->priv_data;
+    const HLSBridgeContext *c = v->s->priv_data;
     static const enum AVCodecID need[] = {
         AV_CODEC_ID_H264, AV_CODEC_ID_HEVC, AV_CODEC_ID_AV1, AV_CODEC_ID_AAC,
         AV_CODEC_ID_OPUS,
@@ -1559,11 +1891,11 @@ static int missing_parameters(const AVFormatContext *s)
 
     if (c->segment_type != HLSBRIDGE_SEGMENT_FMP4)
         return -1;
-    for (int i = 0; i < s->nb_streams; i++) {
-        const AVCodecParameters *par = s->streams[i]->codecpar;
+    for (int i = 0; i < v->nb_streams; i++) {
+        const AVCodecParameters *par = v->s->streams[v->streams[i]]->codecpar;
         for (int k = 0; k < FF_ARRAY_ELEMS(need); k++)
             if (par->codec_id == need[k] && !par->extradata_size)
-                return i;
+                return v->streams[i];
     }
     return -1;
 }
@@ -1574,22 +1906,334 @@ static int missing_parameters(const AVFormatContext *s)
  * then freed; the first real one starts when the parameters have come (see
  * HLSBRIDGE_STARTING). No file is made.
  */
-static av_cold int probe_segmenter(AVFormatContext *s)
+static av_cold int probe_segmenter(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c = s->priv_data;
     int ret;
 
-    av_log(s, AV_LOG_VERBOSE, "Stream #%d has no codec parameters yet: the "
-           "first init section waits for them\n", missing_parameters(s));
-    c->probing = 1;
-    ret = open_segmenter(s);
-    c->state = HLSBRIDGE_CLOSING;
-    avformat_free_context(c->seg);
-    c->seg         = NULL;
-    c->probing     = 0;
-    c->init.count  = 0;
-    c->state       = HLSBRIDGE_STARTING;
+    av_log(v->s, AV_LOG_VERBOSE, "Stream #%d has no codec parameters yet: the "
+           "first init section waits for them\n", missing_parameters(v));
+    v->probing = 1;
+    ret = open_segmenter(v);
+    v->state = HLSBRIDGE_CLOSING;
+    avformat_free_context(v->seg);
+    v->seg         = NULL;
+    v->probing     = 0;
+    v->init.count  = 0;
+    v->state       = HLSBRIDGE_STARTING;
     return ret;
+}
+
+/* A new variant of the ladder, named name (what %v becomes). */
+static av_cold HLSBridgeVariant *add_variant(AVFormatContext *s, const char *name)
+{
+    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeVariant *v = av_mallocz(sizeof(*v));
+
+    if (!v || av_dynarray_add_nofree(&c->variants, &c->nb_variants, v) < 0) {
+        av_free(v);
+        return NULL;
+    }
+    v->s          = s;
+    v->index      = c->nb_variants - 1;
+    v->name       = av_strdup(name);
+    v->switch_pts = AV_NOPTS_VALUE;
+    v->enc.info_file = c->enc_opts.info_file;
+    v->enc.enabled   = c->enc_opts.enabled;
+    v->enc.key_hex   = c->enc_opts.key_hex;
+    v->enc.key_url   = c->enc_opts.key_url;
+    v->enc.iv_hex    = c->enc_opts.iv_hex;
+    v->streams    = av_calloc(s->nb_streams, sizeof(*v->streams));
+    return v->name && v->streams ? v : NULL;
+}
+
+/* Stream index in s of the n-th stream of that type; -1 when there is none. */
+static int find_stream(const AVFormatContext *s, enum AVMediaType type, unsigned n)
+{
+    for (int i = 0; i < s->nb_streams; i++)
+        if (s->streams[i]->codecpar->codec_type == type && !n--)
+            return i;
+    return -1;
+}
+
+static const char *media_type_name(char type)
+{
+    return type == 'v' ? "video" : type == 'a' ? "audio" : "subtitle";
+}
+
+/* Puts stream i of s into v, as its next inner stream. */
+static void assign_stream(HLSBridgeContext *c, HLSBridgeVariant *v, int i)
+{
+    c->variant_of[i]  = v;
+    c->inner_index[i] = v->nb_streams;
+    v->streams[v->nb_streams++] = i;
+}
+
+/*
+ * One variant of var_stream_map: its streams, which must exist and are not
+ * subtitles, and its role: an audio rendition of a group (audio only, with
+ * agroup), or a variant stream.
+ */
+static av_cold int map_variant(AVFormatContext *s, const hlsbridge_variant_spec *spec,
+                               int n)
+{
+    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeVariant *v;
+    char index[16];
+    int has_video = 0, has_audio = 0;
+
+    snprintf(index, sizeof(index), "%d", n);
+    if (!(v = add_variant(s, spec->name ? spec->name : index)))
+        return AVERROR(ENOMEM);
+    if (spec->sgroup || spec->ccgroup) {
+        av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d: %s is not "
+               "supported: subtitle and closed-caption groups are not\n", n + 1,
+               spec->sgroup ? "sgroup" : "ccgroup");
+        return AVERROR(EINVAL);
+    }
+    for (size_t k = 0; k < spec->nb_streams; k++) {
+        const hlsbridge_stream_ref *ref = &spec->streams[k];
+        enum AVMediaType type = ref->type == 'v' ? AVMEDIA_TYPE_VIDEO :
+                                ref->type == 'a' ? AVMEDIA_TYPE_AUDIO :
+                                AVMEDIA_TYPE_SUBTITLE;
+        int i = find_stream(s, type, ref->index);
+        if (type == AVMEDIA_TYPE_SUBTITLE) {
+            av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d (s:%u): "
+                   "subtitle variants are not supported\n", n + 1, ref->index);
+            return AVERROR(EINVAL);
+        }
+        if (i < 0) {
+            av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d (%c:%u): the "
+                   "output has no %s stream #%u\n", n + 1, ref->type, ref->index,
+                   media_type_name(ref->type), ref->index);
+            return AVERROR(EINVAL);
+        }
+        assign_stream(c, v, i);
+        has_video |= type == AVMEDIA_TYPE_VIDEO;
+        has_audio |= type == AVMEDIA_TYPE_AUDIO;
+    }
+    if (spec->agroup && has_video && has_audio) {
+        av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d: a variant with "
+               "agroup takes its audio from the group: give its audio a "
+               "variant of its own with agroup:%s\n", n + 1, spec->agroup);
+        return AVERROR(EINVAL);
+    }
+    v->kind = spec->agroup && !has_video ? HLSBRIDGE_VARIANT_AUDIO :
+                                           HLSBRIDGE_VARIANT_STREAM;
+    if (v->kind == HLSBRIDGE_VARIANT_STREAM && (spec->language || spec->is_default)) {
+        av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d: %s is for an "
+               "audio rendition (audio streams only, with agroup)\n", n + 1,
+               spec->language ? "language" : "default");
+        return AVERROR(EINVAL);
+    }
+    v->is_default = spec->is_default;
+    if ((spec->agroup && !(v->agroup = av_strdup(spec->agroup))) ||
+        (spec->language && !(v->language = av_strdup(spec->language))))
+        return AVERROR(ENOMEM);
+    return 0;
+}
+
+/* Every audio group that a variant names has an audio rendition, and each
+ * group of renditions is named by a variant. */
+static av_cold int check_audio_groups(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    for (int i = 0; i < c->nb_variants; i++) {
+        const HLSBridgeVariant *v = c->variants[i];
+        int found = 0;
+        if (!v->agroup)
+            continue;
+        for (int k = 0; k < c->nb_variants; k++)
+            found |= c->variants[k]->kind != v->kind && c->variants[k]->agroup &&
+                     !strcmp(c->variants[k]->agroup, v->agroup);
+        if (!found) {
+            av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d: agroup:%s %s\n",
+                   i + 1, v->agroup, v->kind == HLSBRIDGE_VARIANT_AUDIO ?
+                   "is named by no variant with video" :
+                   "has no audio-only variant (a:N,agroup:...)");
+            return AVERROR(EINVAL);
+        }
+    }
+    return 0;
+}
+
+/*
+ * The ladder: the variants of var_stream_map, or one variant of every
+ * stream. Each stream goes to exactly one variant.
+ */
+static av_cold int build_ladder(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    hlsbridge_stream_map map = { 0 };
+    char err[512];
+    int ret = 0;
+
+    c->variant_of  = av_calloc(s->nb_streams, sizeof(*c->variant_of));
+    c->inner_index = av_calloc(s->nb_streams, sizeof(*c->inner_index));
+    if (!c->variant_of || !c->inner_index)
+        return AVERROR(ENOMEM);
+    if (!c->var_stream_map) {
+        HLSBridgeVariant *v = add_variant(s, "0");
+        if (!v)
+            return AVERROR(ENOMEM);
+        for (int i = 0; i < s->nb_streams; i++)
+            assign_stream(c, v, i);
+        return 0;
+    }
+    if ((ret = hlsbridge_stream_map_parse(c->var_stream_map, &map, err, sizeof(err))) < 0) {
+        av_log(s, AV_LOG_ERROR, "%s\n", err);
+        return ret;
+    }
+    for (size_t n = 0; n < map.nb_variants && ret >= 0; n++)
+        ret = map_variant(s, &map.variants[n], n);
+    hlsbridge_stream_map_free(&map);
+    if (ret < 0)
+        return ret;
+    for (int i = 0; i < s->nb_streams; i++) {
+        if (!c->variant_of[i]) {
+            av_log(s, AV_LOG_ERROR, "var_stream_map: stream #%d (%s) is in no "
+                   "variant; map it in one or leave it out of the output\n", i,
+                   av_get_media_type_string(s->streams[i]->codecpar->codec_type));
+            return AVERROR(EINVAL);
+        }
+    }
+    return check_audio_groups(s);
+}
+
+/* Two variants must not write the same file. */
+static av_cold int check_distinct(AVFormatContext *s, size_t offset, const char *what)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    for (int i = 0; i < c->nb_variants; i++) {
+        for (int k = 0; k < i; k++) {
+            const char *a = *(char **)((uint8_t *)c->variants[i] + offset);
+            const char *b = *(char **)((uint8_t *)c->variants[k] + offset);
+            if (a && b && !strcmp(a, b)) {
+                av_log(s, AV_LOG_ERROR, "%s: variants #%d and #%d would both "
+                       "write '%s'; put %%v in it\n", what, k + 1, i + 1, a);
+                return AVERROR(EINVAL);
+            }
+        }
+    }
+    return 0;
+}
+
+/* The names of every variant's files: playlist, segments, init sections.
+ * Variants whose playlists share a directory get init files named after
+ * them (init_<name>.mp4) unless hls_fmp4_init_filename says otherwise. */
+static av_cold int name_variants(AVFormatContext *s, const char *ext)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const char *url     = local_path(s->url);
+    int ret;
+
+    if (c->nb_variants > 1 && !strstr(c->init_filename, "%v") &&
+        av_opt_is_set_to_default_by_name(c, "hls_fmp4_init_filename", 0) > 0 &&
+        !(strstr(url, "%v") && strstr(url, "%v") < av_basename(url))) {
+        av_freep(&c->init_filename);
+        if (!(c->init_filename = av_strdup("init_%v.mp4")))
+            return AVERROR(ENOMEM);
+    }
+    for (int i = 0; i < c->nb_variants; i++) {
+        HLSBridgeVariant *v = c->variants[i];
+        if (!(v->playlist_path = expand_variant(local_path(s->url), v->name)))
+            return AVERROR(ENOMEM);
+        if ((ret = name_segments(v, ext)) < 0 || (ret = name_init(v)) < 0)
+            return ret;
+    }
+    if ((ret = check_distinct(s, offsetof(HLSBridgeVariant, playlist_path),
+                              "output name")) < 0 ||
+        (ret = check_distinct(s, offsetof(HLSBridgeVariant, segment_filename),
+                              "hls_segment_filename")) < 0)
+        return ret;
+    return check_distinct(s, offsetof(HLSBridgeVariant, init_template),
+                          "hls_fmp4_init_filename");
+}
+
+/*
+ * The variant whose first key frame opens the others' first segments, so
+ * that every variant's cut schedule starts at the same time: of those
+ * timed by video, the one whose reference stream comes first (its packets
+ * come first when timestamps are equal); else the first.
+ */
+static av_cold int choose_leader(const HLSBridgeContext *c)
+{
+    int leader = 0, best = INT_MAX;
+
+    for (int i = 0; i < c->nb_variants; i++) {
+        const HLSBridgeVariant *v = c->variants[i];
+        const AVStream *ref = v->s->streams[v->ref_stream];
+        if (ref->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && v->ref_stream < best) {
+            best   = v->ref_stream;
+            leader = i;
+        }
+    }
+    return leader;
+}
+
+/* A variant's outputs, in the order a failure should stop at: the playlist
+ * (and its directory), the segment directory, the key, the segment muxer
+ * (which opens the first segment file). */
+static av_cold int open_variant(HLSBridgeVariant *v)
+{
+    HLSBridgeContext *c = v->s->priv_data;
+    int ret;
+
+    v->ref_stream = select_reference_stream(v);
+    v->init_phase = c->init_time > 0 && c->list_size > 0;
+    if (c->flags & HLSBRIDGE_FLAG_DISCONT_START)
+        v->discont_pending = 1;
+    if ((ret = open_playlist(v)) < 0 ||
+        (ret = prepare_segment_dir(v)) < 0 ||
+        (ret = setup_encryption(v)) < 0 ||
+        (ret = missing_parameters(v) >= 0 ? probe_segmenter(v) : open_segmenter(v)) < 0)
+        return ret;
+    init_reference_clock(v);
+    av_log(v->s, AV_LOG_VERBOSE, "Playlist '%s', segments '%s', reference stream "
+           "#%d, libhlsbridge %s\n", v->playlist_path, v->segment_filename,
+           v->ref_stream, hlsbridge_version());
+    return 0;
+}
+
+/*
+ * master_pl_name: the multivariant playlist's file, in the directory of the
+ * output name above its first component with %v ("out/%v/index.m3u8" and
+ * "out/index_%v.m3u8" both give "out/<master_pl_name>").
+ */
+static av_cold int name_master(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    const char *url     = local_path(s->url);
+    const char *var     = strstr(url, "%v");
+    const char *end     = var ? var : url + strlen(url);
+
+    while (end > url && end[-1] != '/')
+        end--;
+    if (!*c->master_pl_name || strchr(c->master_pl_name, '/')) {
+        av_log(s, AV_LOG_ERROR, "master_pl_name '%s': give a file name; it is "
+               "written beside the variants' playlists\n", c->master_pl_name);
+        return AVERROR(EINVAL);
+    }
+    c->master_path = av_asprintf("%.*s%s", (int)(end - url), url, c->master_pl_name);
+    return c->master_path ? 0 : AVERROR(ENOMEM);
+}
+
+static av_cold int open_master(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    hlsbridge_multivariant_options opts;
+    int ret;
+
+    if (!c->master_pl_name)
+        return 0;
+    hlsbridge_multivariant_options_init(&opts);
+    opts.path                 = c->master_path;
+    opts.independent_segments = c->segment_type == HLSBRIDGE_SEGMENT_FMP4 ||
+                                (c->flags & HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS);
+    opts.log_callback         = core_log;
+    opts.log_opaque           = s;
+    return hlsbridge_multivariant_open(&opts, &c->mv);
 }
 
 static av_cold int hlsbridge_init(AVFormatContext *s)
@@ -1599,32 +2243,26 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
     int ret;
 
     if ((ret = check_options(s, &ext)) < 0 ||
-        (ret = name_segments(s, ext)) < 0 ||
-        (ret = name_init(s)) < 0)
+        (ret = build_ladder(s)) < 0)
         return ret;
-    c->playlist_path = av_strdup(local_path(s->url));
-    if (!c->playlist_path)
-        return AVERROR(ENOMEM);
-    c->ref_stream = select_reference_stream(s);
-    c->switch_pts = AV_NOPTS_VALUE;
-    c->init_phase = c->init_time > 0 && c->list_size > 0;
-    if (c->flags & HLSBRIDGE_FLAG_DISCONT_START)
-        c->discont_pending = 1;
-
-    /* Outputs, in the order a failure should stop at: the playlist (and its
-     * directory), the segment directory, the segment muxer (which opens the
-     * first segment file). */
-    if ((ret = open_playlist(s)) < 0 ||
-        (ret = prepare_segment_dir(s)) < 0 ||
-        (ret = setup_encryption(s)) < 0 ||
-        (ret = missing_parameters(s) >= 0 ? probe_segmenter(s) : open_segmenter(s)) < 0)
+    if (c->nb_variants > 1 && !strstr(s->url, "%v")) {
+        av_log(s, AV_LOG_ERROR, "Output '%s': with %d variants the playlist "
+               "name needs %%v (the variant's name or index)\n", s->url,
+               c->nb_variants);
+        return AVERROR(EINVAL);
+    }
+    if ((ret = name_variants(s, ext)) < 0)
         return ret;
-    init_reference_clock(s);
-
-    av_log(s, AV_LOG_VERBOSE, "Playlist '%s', segments '%s', reference stream "
-           "#%d, libhlsbridge %s\n", c->playlist_path, c->segment_filename,
-           c->ref_stream, hlsbridge_version());
-    return 0;
+    if (c->master_pl_name && (ret = name_master(s)) < 0)
+        return ret;
+    if (!c->master_pl_name && c->master_pl_publish_rate)
+        return refuse_alone(s, "master_pl_publish_rate", "master_pl_name");
+    for (int i = 0; i < c->nb_variants; i++)
+        if ((ret = open_variant(c->variants[i])) < 0)
+            return ret;
+    c->leader       = choose_leader(c);
+    c->ladder_start = AV_NOPTS_VALUE;
+    return open_master(s);
 }
 
 /*
@@ -1632,12 +2270,12 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
  * then published (see close_init()). A header that could not be written
  * whole fails as any header does.
  */
-static int write_segmenter_header(HLSBridgeContext *c)
+static int write_segmenter_header(HLSBridgeVariant *v)
 {
-    int ret = avformat_write_header(c->seg, NULL);
+    int ret = avformat_write_header(v->seg, NULL);
 
-    if (ret >= 0 && c->init.failed)
-        ret = c->init.failed;
+    if (ret >= 0 && v->init.failed)
+        ret = v->init.failed;
     return ret;
 }
 
@@ -1647,36 +2285,36 @@ static int write_segmenter_header(HLSBridgeContext *c)
  * encoder with B-frames lags behind a jump by the reordering delay, so the
  * segment muxer would already have cut at the jumped key frame.
  */
-static void track_reference_packet(AVFormatContext *s, const AVPacket *pkt)
+static void track_reference_packet(HLSBridgeVariant *v, const AVPacket *pkt)
 {
-    HLSBridgeContext *c = s->priv_data;
+    AVFormatContext *s  = v->s;
 
-    c->pkt.is_ref = 1;
-    c->pkt.jump   = 0;
-    c->pkt.pts    = pkt->pts;
+    v->pkt.is_ref = 1;
+    v->pkt.jump   = 0;
+    v->pkt.pts    = pkt->pts;
 
-    if (!c->have_ref) {
-        c->pdt_anchor_ms    = wall_ms();
-        c->pdt_anchor_media = 0;
+    if (!v->have_ref) {
+        v->pdt_anchor_ms    = wall_ms();
+        v->pdt_anchor_media = 0;
         return;
     }
-    if (pkt->pts - c->ref_end > c->jump_threshold ||
-        c->ref_end - pkt->pts > c->back_threshold) {
-        int64_t media_now = c->media_start + segment_duration(&c->cur, &c->pkt);
+    if (pkt->pts - v->ref_end > v->jump_threshold ||
+        v->ref_end - pkt->pts > v->back_threshold) {
+        int64_t media_now = v->media_start + segment_duration(&v->cur, &v->pkt);
 
         av_log(s, AV_LOG_WARNING, "Timestamp jump in stream #%d: %s -> %s; "
                "the next segment starts a discontinuity\n", pkt->stream_index,
-               av_ts2timestr(c->ref_end, &c->ref_tb),
-               av_ts2timestr(pkt->pts, &c->ref_tb));
-        c->pkt.jump         = 1;
-        c->discont_pending  = 1;
-        c->pdt_anchor_ms    = wall_ms();
-        c->pdt_anchor_media = media_now;
+               av_ts2timestr(v->ref_end, &v->ref_tb),
+               av_ts2timestr(pkt->pts, &v->ref_tb));
+        v->pkt.jump         = 1;
+        v->discont_pending  = 1;
+        v->pdt_anchor_ms    = wall_ms();
+        v->pdt_anchor_media = media_now;
     }
 }
 
 /* Accounts a reference packet to the segment that holds it now. */
-static void account_reference_packet(HLSBridgeContext *c, int64_t pts,
+static void account_reference_packet(HLSBridgeVariant *v, int64_t pts,
                                      int64_t dts, int64_t duration)
 {
     int64_t end;
@@ -1688,28 +2326,28 @@ static void account_reference_packet(HLSBridgeContext *c, int64_t pts,
      * long as the last dts step, if that step is not itself a jump (the dts
      * of a B-frame encoder crosses a jump some packets after the pts). */
     if (duration > 0)
-        c->last_dur = duration;
-    else if (c->frame_dur > 0)
-        c->last_dur = c->frame_dur;
-    else if (c->have_ref && !c->pkt.jump && dts > c->last_dts &&
-             dts - c->last_dts <= c->back_threshold)
-        c->last_dur = dts - c->last_dts;
-    end = pts + c->last_dur;
+        v->last_dur = duration;
+    else if (v->frame_dur > 0)
+        v->last_dur = v->frame_dur;
+    else if (v->have_ref && !v->pkt.jump && dts > v->last_dts &&
+             dts - v->last_dts <= v->back_threshold)
+        v->last_dur = dts - v->last_dts;
+    end = pts + v->last_dur;
 
-    if (!c->cur.has_ref) {
-        c->cur.has_ref = 1;
-        c->cur.run_start   = pts;
-        c->cur.run_end     = end;
-    } else if (c->pkt.jump) {
-        c->cur.acc   += c->cur.run_end - c->cur.run_start;
-        c->cur.run_start  = pts;
-        c->cur.run_end    = end;
+    if (!v->cur.has_ref) {
+        v->cur.has_ref = 1;
+        v->cur.run_start   = pts;
+        v->cur.run_end     = end;
+    } else if (v->pkt.jump) {
+        v->cur.acc   += v->cur.run_end - v->cur.run_start;
+        v->cur.run_start  = pts;
+        v->cur.run_end    = end;
     } else {
-        c->cur.run_end = FFMAX(c->cur.run_end, end);
+        v->cur.run_end = FFMAX(v->cur.run_end, end);
     }
-    c->ref_end  = c->have_ref && !c->pkt.jump ? FFMAX(c->ref_end, end) : end;
-    c->have_ref = 1;
-    c->last_dts = dts;
+    v->ref_end  = v->have_ref && !v->pkt.jump ? FFMAX(v->ref_end, end) : end;
+    v->have_ref = 1;
+    v->last_dts = dts;
 }
 
 /*
@@ -1721,27 +2359,26 @@ static void account_reference_packet(HLSBridgeContext *c, int64_t pts,
  * it, and the packets arrive here interleaved. Skipping it saves a packet
  * copy and about 3,200 instructions a packet.
  */
-static int write_to_segmenter(HLSBridgeContext *c, AVPacket *pkt)
+static int write_to_segmenter(HLSBridgeVariant *v, AVPacket *pkt)
 {
-    return ffofmt(c->seg->oformat)->write_packet(c->seg, pkt);
+    return ffofmt(v->seg->oformat)->write_packet(v->seg, pkt);
 }
 
 /*
  * Frees the segment muxer. A segment file it still holds open is closed and
  * removed, never ended or published.
  */
-static void stop_segmenter(AVFormatContext *s)
+static void stop_segmenter(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c = s->priv_data;
-    enum HLSBridgeState state = c->state;
-    int had_file = !!c->cur.pb;
+    enum HLSBridgeState state = v->state;
+    int had_file = !!v->cur.pb;
 
-    c->state = HLSBRIDGE_CLOSING;
-    avformat_free_context(c->seg);
-    c->seg   = NULL;
-    c->state = state;
-    if (had_file && c->cur.url)
-        lose_segment(s, c->cur.url);
+    v->state = HLSBRIDGE_CLOSING;
+    avformat_free_context(v->seg);
+    v->seg   = NULL;
+    v->state = state;
+    if (had_file && v->cur.url)
+        lose_segment(v, v->cur_number, v->cur.url);
 }
 
 /*
@@ -1750,18 +2387,18 @@ static void stop_segmenter(AVFormatContext *s)
  * segment is dropped, and media with it until the next cut point, where
  * start_segmenter() tries again.
  */
-static void drop_segment(AVFormatContext *s, int err)
+static void drop_segment(HLSBridgeVariant *v, int err)
 {
-    HLSBridgeContext *c = s->priv_data;
+    AVFormatContext *s  = v->s;
 
     av_log(s, AV_LOG_ERROR, "Cannot write segment '%s': %s; it is not "
            "published, and media is dropped until the next segment\n",
-           c->cur.url, av_err2str(err));
-    stop_segmenter(s);
-    c->discont_pending = 1;
+           v->cur.url, av_err2str(err));
+    stop_segmenter(v);
+    v->discont_pending = 1;
     /* A jump still waiting for its key packet restarts there all the same. */
-    if (c->state != HLSBRIDGE_RESTARTING)
-        c->state = HLSBRIDGE_DROPPING;
+    if (v->state != HLSBRIDGE_RESTARTING)
+        v->state = HLSBRIDGE_DROPPING;
 }
 
 /*
@@ -1769,22 +2406,28 @@ static void drop_segment(AVFormatContext *s, int err)
  * not be written): it is freed, and media is dropped from this packet on
  * until the next cut point. Only a lack of memory is fatal.
  */
-static int segmenter_failed(AVFormatContext *s, int err)
+static int segmenter_failed(HLSBridgeVariant *v, int err)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
 
-    stop_segmenter(s);
+    stop_segmenter(v);
     if (err == AVERROR(ENOMEM)) {
         /* Fatal: every later call returns it, with no segment muxer. */
         c->err = err;
         return err;
     }
-    av_log(s, AV_LOG_ERROR, "Cannot start segment %"PRId64": %s; media is "
+    av_log(v->s, AV_LOG_ERROR, "Cannot start segment %"PRId64": %s; media is "
            "dropped until the next segment\n",
-           c->start_number + c->segments_opened, av_err2str(err));
-    segment_reset(&c->cur);
-    c->discont_pending = 1;
-    c->state           = HLSBRIDGE_DROPPING;
+           c->start_number + v->segments_opened, av_err2str(err));
+    /* Its number is used, as every variant's segment of that time. */
+    if (v->segments_opened == v->start_opened) {
+        v->segments_opened++;
+        commit_segments(v->s, 0);
+    }
+    segment_reset(&v->cur);
+    v->discont_pending = 1;
+    v->state           = HLSBRIDGE_DROPPING;
     return 0;
 }
 
@@ -1793,18 +2436,37 @@ static int segmenter_failed(AVFormatContext *s, int err)
  * packet, so that its cut schedule starts there. Only a lack of memory is
  * fatal: after any other failure media is dropped until the next cut point.
  */
-static int start_segmenter(AVFormatContext *s, AVPacket *pkt)
+/*
+ * A segment muxer starts with the number that the ladder is writing: a
+ * variant that starts late (waiting for codec parameters) or after media
+ * was dropped takes the number of the others' segment of the same time,
+ * so that segment n means one interval in every variant. The numbers it
+ * skipped were never written (see variant_passed()).
+ */
+static void catch_up_number(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeContext *c = v->s->priv_data;
+
+    for (int i = 0; i < c->nb_variants; i++) {
+        const HLSBridgeVariant *o = c->variants[i];
+        if (o != v && o->cur.pb)
+            v->segments_opened = FFMAX(v->segments_opened,
+                                       o->cur_number - c->start_number);
+    }
+}
+
+static int start_segmenter(HLSBridgeVariant *v, AVPacket *pkt)
+{
     int ret;
 
-    c->state = HLSBRIDGE_WRITING;
-    if ((ret = open_segmenter(s)) < 0 ||
-        (ret = write_segmenter_header(c)) < 0)
-        return segmenter_failed(s, ret);
-    ret = write_to_segmenter(c, pkt);
-    if (ret < 0 && c->cur.pb && c->cur.pb->error < 0) {
-        drop_segment(s, c->cur.pb->error);
+    v->state = HLSBRIDGE_WRITING;
+    catch_up_number(v);
+    if ((ret = open_segmenter(v)) < 0 ||
+        (ret = write_segmenter_header(v)) < 0)
+        return segmenter_failed(v, ret);
+    ret = write_to_segmenter(v, pkt);
+    if (ret < 0 && v->cur.pb && v->cur.pb->error < 0) {
+        drop_segment(v, v->cur.pb->error);
         ret = 0;
     }
     return ret;
@@ -1815,12 +2477,15 @@ static int hlsbridge_write_header(AVFormatContext *s)
     HLSBridgeContext *c = s->priv_data;
     int ret;
 
-    /* Waiting for codec parameters: the segment muxer starts later. */
-    if (c->seg && (ret = write_segmenter_header(c)) < 0) {
-        /* An init section lost to a full disk is a lost segment: media is
-         * dropped and the segment muxer tried again at the next cut. */
-        if (!c->init.failed || (ret = segmenter_failed(s, ret)) < 0)
-            return ret;
+    for (int i = 0; i < c->nb_variants; i++) {
+        HLSBridgeVariant *v = c->variants[i];
+        /* Waiting for codec parameters: the segment muxer starts later. */
+        if (v->seg && (ret = write_segmenter_header(v)) < 0) {
+            /* An init section lost to a full disk is a lost segment: media
+             * is dropped and the segment muxer tried again at the next cut. */
+            if (!v->init.failed || (ret = segmenter_failed(v, ret)) < 0)
+                return ret;
+        }
     }
     return c->err;
 }
@@ -1836,27 +2501,28 @@ static int hlsbridge_write_header(AVFormatContext *s)
  * ends at the jump (at its first key packet), and a new segment muxer takes
  * over with a schedule that starts there.
  */
-static int restart_segmenter(AVFormatContext *s, AVPacket *pkt)
+static int restart_segmenter(HLSBridgeVariant *v, AVPacket *pkt)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     int64_t dropped;
     int ret;
 
-    if (c->seg) {
+    if (v->seg) {
         /* Ends and publishes the open segment through hlsbridge_io_close2();
          * a segment that cannot be completed is reported and left out there. */
-        ret = av_write_trailer(c->seg);
+        ret = av_write_trailer(v->seg);
         if (ret < 0)
             av_log(s, AV_LOG_WARNING, "Segment muxer trailer: %s\n", av_err2str(ret));
-        stop_segmenter(s);
+        stop_segmenter(v);
     } else {
-        dropped = segment_duration(&c->cur, &c->pkt);
-        c->media_start += dropped;
+        dropped = segment_duration(&v->cur, &v->pkt);
+        v->media_start += dropped;
         av_log(s, AV_LOG_VERBOSE, "Starting segment %"PRId64" after %s s of "
-               "dropped media\n", c->start_number + c->segments_opened,
-               av_ts2timestr(dropped, &c->ref_tb));
+               "dropped media\n", c->start_number + v->segments_opened,
+               av_ts2timestr(dropped, &v->ref_tb));
     }
-    return start_segmenter(s, pkt);
+    return start_segmenter(v, pkt);
 }
 
 /*
@@ -1865,10 +2531,12 @@ static int restart_segmenter(AVFormatContext *s, AVPacket *pkt)
  * duration gives one error line per lost segment while the disk stays full,
  * however short the GOP.
  */
-static int dropped_enough(const HLSBridgeContext *c)
+static int dropped_enough(const HLSBridgeVariant *v)
 {
-    return !c->cur.has_ref ||
-           av_compare_ts(segment_duration(&c->cur, &c->pkt), c->ref_tb,
+    const HLSBridgeContext *c = v->s->priv_data;
+
+    return !v->cur.has_ref ||
+           av_compare_ts(segment_duration(&v->cur, &v->pkt), v->ref_tb,
                          c->hls_time - HLSBRIDGE_CUT_TOLERANCE, AV_TIME_BASE_Q) >= 0;
 }
 
@@ -1877,66 +2545,66 @@ static int dropped_enough(const HLSBridgeContext *c)
  * stream has its codec parameters; after one target duration without them
  * it starts all the same (the init section then lacks them: said once).
  */
-static int start_when_ready(AVFormatContext *s, AVPacket *pkt)
+static int start_when_ready(HLSBridgeVariant *v, AVPacket *pkt)
 {
-    HLSBridgeContext *c = s->priv_data;
-    int missing         = missing_parameters(s);
+    AVFormatContext *s  = v->s;
+    int missing         = missing_parameters(v);
 
     if (missing >= 0) {
-        if (!c->cur.has_ref || !dropped_enough(c))
+        if (!v->cur.has_ref || !dropped_enough(v))
             return 0;
         av_log(s, AV_LOG_WARNING, "Stream #%d: no codec parameters (extradata) "
                "after %s s; the init section is written without them and "
                "players may not decode it\n", missing,
-               av_ts2timestr(segment_duration(&c->cur, &c->pkt), &c->ref_tb));
+               av_ts2timestr(segment_duration(&v->cur, &v->pkt), &v->ref_tb));
     }
-    return restart_segmenter(s, pkt);
+    return restart_segmenter(v, pkt);
 }
 
 /* Passes a packet to the segment muxer; see drop_segment(). */
-static int forward_packet(AVFormatContext *s, AVPacket *pkt)
+static int forward_packet(HLSBridgeVariant *v, AVPacket *pkt)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     int ret;
 
-    if (!c->seg)
+    if (!v->seg)
         return AVERROR_BUG;
-    ret = write_to_segmenter(c, pkt);
+    ret = write_to_segmenter(v, pkt);
     if (ret >= 0 || c->err)
         return ret;
-    if (c->cur.pb && c->cur.pb->error < 0) {
-        drop_segment(s, c->cur.pb->error);
+    if (v->cur.pb && v->cur.pb->error < 0) {
+        drop_segment(v, v->cur.pb->error);
         return 0;
     }
     /* The segment muxer stops for good when it cannot end or start a segment
      * at a cut: it closed its file and opened no other (end_segment() left
      * the segment out). Start again with this packet, the cut's key packet. */
-    if (!c->cur.pb) {
+    if (!v->cur.pb) {
         av_log(s, AV_LOG_WARNING, "Segment muxer stopped (%s); starting again "
                "at segment %"PRId64"\n", av_err2str(ret),
-               c->start_number + c->segments_opened);
-        stop_segmenter(s);
-        return start_segmenter(s, pkt);
+               c->start_number + v->segments_opened);
+        stop_segmenter(v);
+        return start_segmenter(v, pkt);
     }
     return ret;
 }
 
 /* Sends a packet where the state says; see enum HLSBridgeState. */
-static int route_packet(AVFormatContext *s, AVPacket *pkt, int is_key_ref)
+static int route_packet(HLSBridgeVariant *v, AVPacket *pkt, int is_key_ref)
 {
-    HLSBridgeContext *c = s->priv_data;
 
-    switch (c->state) {
+    switch (v->state) {
     case HLSBRIDGE_RESTARTING:
         if (is_key_ref)
-            return restart_segmenter(s, pkt);
-        return c->seg ? forward_packet(s, pkt) : 0;
+            return restart_segmenter(v, pkt);
+        return v->seg ? forward_packet(v, pkt) : 0;
     case HLSBRIDGE_DROPPING:
-        return is_key_ref && dropped_enough(c) ? restart_segmenter(s, pkt) : 0;
+        return is_key_ref && dropped_enough(v) ? restart_segmenter(v, pkt) : 0;
     case HLSBRIDGE_STARTING:
-        return is_key_ref ? start_when_ready(s, pkt) : 0;
+        return is_key_ref ? start_when_ready(v, pkt) : 0;
     default:
-        return forward_packet(s, pkt);
+        return forward_packet(v, pkt);
     }
 }
 
@@ -1971,9 +2639,10 @@ static void probe_frame_size(AVCodecParameters *par, const AVPacket *pkt)
  * packet starts a new segment muxer, with a discontinuity; with fMP4 its
  * init section holds them, and the core publishes it as a new EXT-X-MAP.
  */
-static int take_new_extradata(AVFormatContext *s, const AVPacket *pkt)
+static int take_new_extradata(HLSBridgeVariant *v, const AVPacket *pkt)
 {
-    HLSBridgeContext *c     = s->priv_data;
+    AVFormatContext *s  = v->s;
+    HLSBridgeContext *c = s->priv_data;
     AVCodecParameters *par  = s->streams[pkt->stream_index]->codecpar;
     size_t size;
     const uint8_t *data = av_packet_get_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA,
@@ -1994,76 +2663,256 @@ static int take_new_extradata(AVFormatContext *s, const AVPacket *pkt)
      * segment muxer waits for them (HLSBRIDGE_STARTING); one that started
      * without them (after waiting a target duration) needs a new init
      * section all the same. */
-    if (first && (c->segment_type != HLSBRIDGE_SEGMENT_FMP4 || !c->seg))
+    if (first && (c->segment_type != HLSBRIDGE_SEGMENT_FMP4 || !v->seg))
         return 0;
     av_log(s, AV_LOG_INFO, "Stream #%d: new codec parameters; the next "
            "segment starts a discontinuity%s\n", pkt->stream_index,
            c->segment_type == HLSBRIDGE_SEGMENT_FMP4 ?
            " with a new init section" : "");
-    c->discont_pending = 1;
-    if (c->state == HLSBRIDGE_WRITING)
-        c->state = HLSBRIDGE_RESTARTING;
+    v->discont_pending = 1;
+    if (v->state == HLSBRIDGE_WRITING)
+        v->state = HLSBRIDGE_RESTARTING;
     return 0;
+}
+
+/* The core's name of a codec, for its RFC 6381 string. */
+static hlsbridge_codec_id core_codec_id(enum AVCodecID id)
+{
+    switch (id) {
+    case AV_CODEC_ID_H264: return HLSBRIDGE_CODEC_H264;
+    case AV_CODEC_ID_HEVC: return HLSBRIDGE_CODEC_HEVC;
+    case AV_CODEC_ID_AV1:  return HLSBRIDGE_CODEC_AV1;
+    case AV_CODEC_ID_AAC:  return HLSBRIDGE_CODEC_AAC;
+    case AV_CODEC_ID_OPUS: return HLSBRIDGE_CODEC_OPUS;
+    case AV_CODEC_ID_MP3:  return HLSBRIDGE_CODEC_MP3;
+    case AV_CODEC_ID_AC3:  return HLSBRIDGE_CODEC_AC3;
+    case AV_CODEC_ID_EAC3: return HLSBRIDGE_CODEC_EAC3;
+    default:               return HLSBRIDGE_CODEC_OTHER;
+    }
+}
+
+/* Appends the RFC 6381 string of a stream to bp (comma-separated); a
+ * negative errno, with the reason in bp, when there is none. AV1 extradata
+ * that is a sequence header OBU is turned into the av1C record first. */
+static int append_codec_string(AVBPrint *bp, const AVCodecParameters *par)
+{
+    const uint8_t *data = par->extradata;
+    int size            = par->extradata_size;
+    uint8_t *av1c       = NULL;
+    AVIOContext *pb;
+    char name[128];
+    int ret;
+
+    if (par->codec_id == AV_CODEC_ID_AV1 && size > 0 && data[0] != 0x81 &&
+        avio_open_dyn_buf(&pb) >= 0) {
+        ff_isom_write_av1c(pb, data, size, 1);
+        size = avio_close_dyn_buf(pb, &av1c);
+        data = av1c;
+    }
+    ret = hlsbridge_codec_string(core_codec_id(par->codec_id), data, size,
+                                 par->codec_id == AV_CODEC_ID_AAC &&
+                                 par->profile != AV_PROFILE_UNKNOWN ?
+                                 par->profile + 1 : 0, name, sizeof(name));
+    av_free(av1c);
+    if (ret < 0) {
+        av_bprint_clear(bp);
+        av_bprintf(bp, "%s", name);
+        return ret;
+    }
+    av_bprintf(bp, "%s%s", bp->len ? "," : "", name);
+    return 0;
+}
+
+/*
+ * v as an entry of the multivariant playlist: its codecs, the bit rate its
+ * streams declare, its picture size and rate, its audio group.
+ */
+static int add_rendition(HLSBridgeVariant *v, int group_default)
+{
+    AVFormatContext *s  = v->s;
+    HLSBridgeContext *c = s->priv_data;
+    hlsbridge_rendition r = { 0 };
+    char name[64];
+    AVBPrint codecs;
+    int ret = 0;
+
+    av_bprint_init(&codecs, 0, AV_BPRINT_SIZE_UNLIMITED);
+    for (int i = 0; i < v->nb_streams && ret >= 0; i++) {
+        const AVStream *st = s->streams[v->streams[i]];
+        const AVCodecParameters *par = st->codecpar;
+        ret = append_codec_string(&codecs, par);
+        r.declared_bandwidth += FFMAX(par->bit_rate, 0);
+        if (par->codec_type == AVMEDIA_TYPE_VIDEO && !r.width) {
+            r.width  = par->width;
+            r.height = par->height;
+            if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0)
+                r.frame_rate = av_q2d(st->avg_frame_rate);
+        }
+    }
+    if (ret < 0)
+        av_log(s, AV_LOG_WARNING, "Variant '%s': no CODECS in the multivariant "
+               "playlist: %s\n", v->name, codecs.str);
+    r.playlist = v->pl;
+    r.codecs   = ret < 0 ? NULL : codecs.str;
+    if (v->kind == HLSBRIDGE_VARIANT_AUDIO) {
+        snprintf(name, sizeof(name), "audio_%d", v->index);
+        r.kind       = HLSBRIDGE_RENDITION_AUDIO;
+        r.group_id   = v->agroup;
+        r.name       = strcmp(v->name, name + 6) ? v->name : name;
+        r.language   = v->language;
+        r.is_default = v->is_default || group_default;
+        r.autoselect = 1;
+    } else {
+        r.audio_group = v->agroup;
+    }
+    ret = hlsbridge_multivariant_add(c->mv, &r);
+    if (ret < 0)
+        av_log(s, AV_LOG_ERROR, "Multivariant playlist: %s\n",
+               hlsbridge_multivariant_error(c->mv));
+    av_bprint_finalize(&codecs, NULL);
+    return ret;
+}
+
+/* Whether v is the first audio rendition of its group and none of the
+ * group says default:yes: then it is the group's default. */
+static int group_default(const HLSBridgeContext *c, const HLSBridgeVariant *v)
+{
+    for (int i = 0; i < c->nb_variants; i++) {
+        const HLSBridgeVariant *o = c->variants[i];
+        if (o->kind == HLSBRIDGE_VARIANT_AUDIO && !strcmp(o->agroup, v->agroup) &&
+            (o->is_default || o->index < v->index))
+            return 0;
+    }
+    return v->kind == HLSBRIDGE_VARIANT_AUDIO;
+}
+
+/* Every variant's playlist has been written once. */
+static int every_playlist_written(const HLSBridgeContext *c)
+{
+    hlsbridge_playlist_stats st;
+
+    for (int i = 0; i < c->nb_variants; i++)
+        if (hlsbridge_playlist_get_stats(c->variants[i]->pl, &st) < 0 || !st.writes_ok)
+            return 0;
+    return 1;
+}
+
+/*
+ * The multivariant playlist (master_pl_name): its entries are added once
+ * every variant's playlist exists (so its codec parameters are known), and the
+ * core writes it when mode says (see hlsbridge_multivariant_update()). A
+ * failed write is logged; the next update tries again.
+ */
+static void update_multivariant(AVFormatContext *s, hlsbridge_multivariant_mode mode)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int ret = 0;
+
+    if (!c->mv || (!c->mv_added && !every_playlist_written(c)))
+        return;
+    for (int i = 0; !c->mv_added && i < c->nb_variants && ret >= 0; i++)
+        ret = add_rendition(c->variants[i], group_default(c, c->variants[i]));
+    if (ret < 0) {
+        c->err = ret;
+        return;
+    }
+    c->mv_added = 1;
+    ret = hlsbridge_multivariant_update(c->mv, mode);
+    if (ret < 0) {
+        av_log(s, AV_LOG_ERROR, "Multivariant playlist: %s\n",
+               hlsbridge_multivariant_error(c->mv));
+    } else if (ret > 0) {
+        av_log(s, AV_LOG_VERBOSE, "Multivariant playlist '%s' written\n",
+               c->master_path);
+        c->mv_ready = 1;
+    }
+}
+
+/*
+ * Whether v may start with this reference key packet: the leader starts
+ * the ladder at its first one; every other variant at its first one at or
+ * after that time (within the cut tolerance), so that every variant's cut
+ * schedule starts together and segment n covers the same interval in each.
+ */
+static int ladder_started(AVFormatContext *s, HLSBridgeVariant *v,
+                          const AVPacket *pkt)
+{
+    HLSBridgeContext *c = s->priv_data;
+    int64_t t = av_rescale_q(pkt->pts, v->ref_tb, AV_TIME_BASE_Q);
+
+    if (v == c->variants[c->leader]) {
+        c->ladder_start = t;
+        return 1;
+    }
+    return c->ladder_start != AV_NOPTS_VALUE &&
+           t >= c->ladder_start - HLSBRIDGE_CUT_TOLERANCE;
 }
 
 static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
 {
     HLSBridgeContext *c = s->priv_data;
-    int is_ref = pkt->stream_index == c->ref_stream && pkt->pts != AV_NOPTS_VALUE;
+    HLSBridgeVariant *v = c->variant_of[pkt->stream_index];
+    int is_ref = pkt->stream_index == v->ref_stream && pkt->pts != AV_NOPTS_VALUE;
     int is_key_ref = is_ref && (pkt->flags & AV_PKT_FLAG_KEY);
     /* A segment format that interleaves takes the packet's content into its
      * queue: its timing is kept here for the accounting after forwarding. */
     int64_t pts = pkt->pts, dts = pkt->dts, duration = pkt->duration;
+    int outer = pkt->stream_index;
     int ret;
 
     if (c->err)
         return c->err;
-    if (pkt->side_data_elems && (ret = take_new_extradata(s, pkt)) < 0)
+    if (pkt->side_data_elems && (ret = take_new_extradata(v, pkt)) < 0)
         return c->err = ret;
     /* Every segment starts with a key frame of the reference stream: what
      * comes before the first one (a copy joined mid-GOP) could not be
      * decoded anyway. */
-    if (!c->have_ref && !is_key_ref) {
-        if (!c->dropped_before_key++)
+    if (!v->have_ref && (!is_key_ref || !ladder_started(s, v, pkt))) {
+        if (!v->dropped_before_key++)
             av_log(s, AV_LOG_VERBOSE, "Dropping packets until the first key "
-                   "frame of stream #%d\n", c->ref_stream);
+                   "frame of stream #%d%s\n", v->ref_stream,
+                   c->nb_variants > 1 ? " at the ladder's start" : "");
         return 0;
     }
 
-    c->pkt.is_ref = 0;
-    c->pkt.jump   = 0;
+    v->pkt.is_ref = 0;
+    v->pkt.jump   = 0;
     if (is_ref)
-        track_reference_packet(s, pkt);
+        track_reference_packet(v, pkt);
     /* Before the first segment muxer, a jump changes nothing: it starts at
      * a key packet all the same. */
-    if (c->pkt.jump && c->state != HLSBRIDGE_STARTING)
-        c->state = HLSBRIDGE_RESTARTING;
-    if (is_key_ref && c->switch_pts != AV_NOPTS_VALUE && pkt->pts >= c->switch_pts) {
-        c->switch_pts = AV_NOPTS_VALUE;
-        if (c->state == HLSBRIDGE_WRITING)
-            c->state = HLSBRIDGE_RESTARTING;
+    if (v->pkt.jump && v->state != HLSBRIDGE_STARTING)
+        v->state = HLSBRIDGE_RESTARTING;
+    if (is_key_ref && v->switch_pts != AV_NOPTS_VALUE && pkt->pts >= v->switch_pts) {
+        v->switch_pts = AV_NOPTS_VALUE;
+        if (v->state == HLSBRIDGE_WRITING)
+            v->state = HLSBRIDGE_RESTARTING;
     }
 
     /* Not interleaved: the segment muxer handles this very packet now, so a
      * segment it closes meanwhile was ended by this packet. */
-    c->pkt.in_flight = 1;
-    ret = route_packet(s, pkt, is_key_ref);
-    c->pkt.in_flight = 0;
+    v->pkt.in_flight  = 1;
+    pkt->stream_index = c->inner_index[outer];
+    ret = route_packet(v, pkt, is_key_ref);
+    pkt->stream_index = outer;
+    v->pkt.in_flight  = 0;
 
     if (is_ref)
-        account_reference_packet(c, pts, dts, duration);
+        account_reference_packet(v, pts, dts, duration);
+    if (is_key_ref && c->mv && !c->mv_ready)
+        update_multivariant(s, HLSBRIDGE_MULTIVARIANT_IF_NEEDED);
     if (c->err)
         return c->err;
     return ret;
 }
 
 /* What the publisher did, and how long a closed segment took to be listed. */
-static void report_publication(AVFormatContext *s)
+static void report_publication(HLSBridgeVariant *v)
 {
-    HLSBridgeContext *c = s->priv_data;
+    AVFormatContext *s  = v->s;
     hlsbridge_playlist_stats st;
 
-    if (hlsbridge_playlist_get_stats(c->pl, &st) < 0)
+    if (hlsbridge_playlist_get_stats(v->pl, &st) < 0)
         return;
     if (st.segments_lost || st.writes_failed)
         av_log(s, AV_LOG_WARNING, "%"PRIu64" segment(s) not listed, %"PRIu64
@@ -2082,16 +2931,17 @@ static void report_publication(AVFormatContext *s)
  * for it (it is bounded) unless the application interrupts, then delete
  * them, but for the hls_delete_threshold newest that stay anyway.
  */
-static void wait_for_deletions(AVFormatContext *s)
+static void wait_for_deletions(HLSBridgeVariant *v)
 {
+    AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
     hlsbridge_playlist_stats stats;
     int keep = av_opt_is_set_to_default_by_name(c, "hls_delete_threshold", 0) == 0 ?
                c->delete_threshold : 0;
-    int pending = hlsbridge_playlist_delete_expired(c->pl, 0);
+    int pending = hlsbridge_playlist_delete_expired(v->pl, 0);
     int64_t bound, deadline;
 
-    if (pending <= keep || hlsbridge_playlist_get_stats(c->pl, &stats) < 0)
+    if (pending <= keep || hlsbridge_playlist_get_stats(v->pl, &stats) < 0)
         return;
     bound    = ((int64_t)c->list_size + 1) * (int64_t)stats.target_duration + 1;
     deadline = av_gettime_relative() + bound * AV_TIME_BASE;
@@ -2106,40 +2956,63 @@ static void wait_for_deletions(AVFormatContext *s)
             return;
         }
         av_usleep(100000);
-        pending = hlsbridge_playlist_delete_expired(c->pl, 0);
+        pending = hlsbridge_playlist_delete_expired(v->pl, 0);
     }
+}
+
+/* Ends v's segment muxer, publishing its last segment; returns what its
+ * trailer did. */
+static int end_segmenter(HLSBridgeVariant *v)
+{
+    HLSBridgeContext *c = v->s->priv_data;
+    int ret;
+
+    /* After a fatal error the segment muxer may be half built: it ends in
+     * deinit without publishing; what was published is still finished. */
+    if (c->err)
+        return c->err;
+    if (!v->seg)
+        return 0; /* media was being dropped: nothing to end */
+    ret = av_write_trailer(v->seg);
+    if (ret < 0)
+        av_log(v->s, AV_LOG_ERROR, "Segment muxer trailer: %s\n", av_err2str(ret));
+    return ret;
+}
+
+/* The core lists every segment handed over (or loses it) and adds ENDLIST,
+ * in one publication. */
+static int finish_variant(HLSBridgeVariant *v)
+{
+    int ret = hlsbridge_playlist_finish(v->pl);
+
+    take_publish_errors(v);
+    report_publication(v);
+    if (ret < 0)
+        av_log(v->s, AV_LOG_ERROR, "The final playlist '%s' was not written; "
+               "the last good one stays in place\n", v->playlist_path);
+    return ret;
 }
 
 static int hlsbridge_write_trailer(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
-    int ret, trailer_ret;
+    int ret = 0, trailer_ret = 0;
 
-    /* After a fatal error the segment muxer may be half built: it ends in
-     * deinit without publishing; what was published is still finished. */
-    if (c->err)
-        trailer_ret = c->err;
-    else if (c->seg)
-        trailer_ret = av_write_trailer(c->seg);
-    else
-        trailer_ret = 0; /* media was being dropped: nothing to end */
-    if (trailer_ret < 0 && !c->err)
-        av_log(s, AV_LOG_ERROR, "Segment muxer trailer: %s\n",
-               av_err2str(trailer_ret));
-
-    /* The core lists every segment handed over (or loses it) and adds
-     * ENDLIST, in one publication. */
-    ret = hlsbridge_playlist_finish(c->pl);
-    take_publish_errors(s);
-    report_publication(s);
-    if (ret < 0) {
-        av_log(s, AV_LOG_ERROR, "The final playlist was not written; the last "
-               "good one stays in place\n");
+    for (int i = 0; i < c->nb_variants; i++)
+        trailer_ret = FFMIN(trailer_ret, end_segmenter(c->variants[i]));
+    /* What waits for a variant that ended early is decided now. */
+    for (int i = 0; i < c->nb_variants; i++)
+        while (c->variants[i]->nb_done)
+            commit_segments(s, 1);
+    for (int i = 0; i < c->nb_variants; i++)
+        ret = FFMIN(ret, finish_variant(c->variants[i]));
+    if (ret < 0)
         return ret;
-    }
+    update_multivariant(s, HLSBRIDGE_MULTIVARIANT_FINAL);
 
     if (c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS)
-        wait_for_deletions(s);
+        for (int i = 0; i < c->nb_variants; i++)
+            wait_for_deletions(c->variants[i]);
     if (c->err)
         return c->err;
     return FFMIN(trailer_ret, 0);
@@ -2149,7 +3022,9 @@ static int hlsbridge_check_bitstream(AVFormatContext *s, AVStream *st,
                                      const AVPacket *pkt)
 {
     HLSBridgeContext *c = s->priv_data;
-    AVFormatContext *seg = c->seg;
+    HLSBridgeVariant *v = c->variant_of[st->index];
+    AVFormatContext *seg = v->seg;
+    int inner = c->inner_index[st->index];
     const FFOutputFormat *ofmt;
     int ret;
 
@@ -2160,7 +3035,7 @@ static int hlsbridge_check_bitstream(AVFormatContext *s, AVStream *st,
      * video (H.264, HEVC, AV1 copied from MPEG-TS) the one that reads its
      * in-band parameter sets. */
     if (!seg) {
-        if (c->state != HLSBRIDGE_STARTING || st->codecpar->extradata_size)
+        if (v->state != HLSBRIDGE_STARTING || st->codecpar->extradata_size)
             return 0;
         if (st->codecpar->codec_id == AV_CODEC_ID_AAC && pkt->size > 2 &&
             (AV_RB16(pkt->data) & 0xfff0) == 0xfff0)
@@ -2172,33 +3047,54 @@ static int hlsbridge_check_bitstream(AVFormatContext *s, AVStream *st,
     ofmt = ffofmt(seg->oformat);
     if (!ofmt->check_bitstream)
         return 1;
-    ret = ofmt->check_bitstream(seg, seg->streams[st->index], pkt);
+    ret = ofmt->check_bitstream(seg, seg->streams[inner], pkt);
     if (ret == 1) {
         /* Take over the filter that the container asked for. */
         FFStream *const sti  = ffstream(st);
-        FFStream *const ssti = ffstream(seg->streams[st->index]);
+        FFStream *const ssti = ffstream(seg->streams[inner]);
         sti->bsfc  = ssti->bsfc;
         ssti->bsfc = NULL;
     }
     return ret;
 }
 
+static void free_variant(HLSBridgeVariant *v)
+{
+    v->state = HLSBRIDGE_CLOSING;
+    avformat_free_context(v->seg);
+    v->seg = NULL;
+    for (int i = 0; i < v->nb_done; i++)
+        free_done(&v->done[i]);
+    hlsbridge_playlist_close(v->pl);
+    av_freep(&v->cur.url);
+    av_freep(&v->init.url);
+    av_freep(&v->init_template);
+    av_freep(&v->playlist_path);
+    av_freep(&v->segment_filename);
+    av_freep(&v->enc.uri);
+    av_freep(&v->enc.key_file);
+    wipe(v->enc.key, sizeof(v->enc.key));
+    av_freep(&v->streams);
+    av_freep(&v->name);
+    av_freep(&v->agroup);
+    av_freep(&v->language);
+    av_free(v);
+}
+
 static void hlsbridge_deinit(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
 
-    c->state = HLSBRIDGE_CLOSING;
-    avformat_free_context(c->seg);
-    c->seg = NULL;
-    hlsbridge_playlist_close(c->pl);
-    c->pl = NULL;
-    av_freep(&c->cur.url);
-    av_freep(&c->init.url);
-    av_freep(&c->init_template);
-    av_freep(&c->playlist_path);
-    av_freep(&c->enc.uri);
-    av_freep(&c->enc.key_file);
-    wipe(c->enc.key, sizeof(c->enc.key));
+    /* The multivariant playlist reads the variants' playlists: it goes first. */
+    hlsbridge_multivariant_close(c->mv);
+    c->mv = NULL;
+    for (int i = 0; i < c->nb_variants; i++)
+        free_variant(c->variants[i]);
+    av_freep(&c->variants);
+    c->nb_variants = 0;
+    av_freep(&c->variant_of);
+    av_freep(&c->inner_index);
+    av_freep(&c->master_path);
 }
 
 #define OFFSET(x) offsetof(HLSBridgeContext, x)
@@ -2231,12 +3127,12 @@ static const AVOption options[] = {
     { "independent_segments", "add EXT-X-INDEPENDENT-SEGMENTS: every segment starts with a key frame (always with fmp4)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS }, 0, UINT_MAX, E, .unit = "flags" },
     { "strftime", "name segment files with strftime (local time) instead of a number; each must be new", OFFSET(strftime), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
     { "strftime_mkdir", "with strftime: create the directory of each segment file", OFFSET(strftime_mkdir), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "hls_key_info_file", "encrypt segments with AES-128: file of the key URI, the key file's path and an optional IV, one per line", OFFSET(enc.info_file), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_key_info_file", "encrypt segments with AES-128: file of the key URI, the key file's path and an optional IV, one per line", OFFSET(enc_opts.info_file), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "periodic_rekey",    "re-read hls_key_info_file before each segment: a new key or IV starts a new EXT-X-KEY", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_PERIODIC_REKEY }, 0, UINT_MAX, E, .unit = "flags" },
-    { "hls_enc", "encrypt segments with AES-128, the key written to <playlist>.key", OFFSET(enc.enabled), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "hls_enc_key", "with hls_enc: the key, 32 hexadecimal digits (default: random)", OFFSET(enc.key_hex), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "hls_enc_key_url", "with hls_enc: the key URI in the playlist (default: the key file's name)", OFFSET(enc.key_url), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "hls_enc_iv", "with hls_enc: the IV, 32 hexadecimal digits (default: the number of the key's first segment)", OFFSET(enc.iv_hex), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_enc", "encrypt segments with AES-128, the key written to <playlist>.key", OFFSET(enc_opts.enabled), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
+    { "hls_enc_key", "with hls_enc: the key, 32 hexadecimal digits (default: random)", OFFSET(enc_opts.key_hex), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_enc_key_url", "with hls_enc: the key URI in the playlist (default: the key file's name)", OFFSET(enc_opts.key_url), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "hls_enc_iv", "with hls_enc: the IV, 32 hexadecimal digits (default: the number of the key's first segment)", OFFSET(enc_opts.iv_hex), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_delete_threshold", "with delete_segments: removed segment files kept on disk past their RFC 8216 6.2.2 hold", OFFSET(delete_threshold), AV_OPT_TYPE_INT, { .i64 = 1 }, 1, INT_MAX, E },
     { "hls_segment_options", "set options of the segment container (same as segment_format_options)", OFFSET(hls_segment_options), AV_OPT_TYPE_DICT, { .str = NULL }, 0, 0, E },
     { "hls_start_number_source", "set where start_number comes from", OFFSET(start_number_source), AV_OPT_TYPE_INT, { .i64 = HLSBRIDGE_START_GENERIC }, 0, 3, E, .unit = "start_number_source" },
@@ -2244,6 +3140,9 @@ static const AVOption options[] = {
     { "epoch",    "seconds since the Unix epoch", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_EPOCH }, 0, 3, E, .unit = "start_number_source" },
     { "epoch_us", "microseconds since the Unix epoch", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_EPOCH_US }, 0, 3, E, .unit = "start_number_source" },
     { "datetime", "the local date and time as YYYYMMDDhhmmss", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_START_DATETIME }, 0, 3, E, .unit = "start_number_source" },
+    { "var_stream_map", "make an ABR ladder: variants separated by spaces, each a comma-separated list of v:N, a:N and name:, agroup:, language:, default: attributes; %v in the output, segment and init file names becomes each variant's name (or index)", OFFSET(var_stream_map), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "master_pl_name", "write a multivariant playlist of this name beside the variants' playlists (above a %v directory)", OFFSET(master_pl_name), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "master_pl_publish_rate", "also rewrite the multivariant playlist every this many segments (0: only when a measured bit rate passes the published one by 10%, and at the end)", OFFSET(master_pl_publish_rate), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, INT_MAX, E },
 #define HLS_FLAG(name, flag) \
     { name, "refused: not supported (the error says why)", 0, AV_OPT_TYPE_CONST, { .i64 = flag }, 0, UINT_MAX, E, .unit = "flags" }
     HLS_FLAG("single_file", HLSBRIDGE_FLAG_SINGLE_FILE),
@@ -2264,10 +3163,7 @@ static const AVOption options[] = {
     { "hls_fmp4_init_resend", REFUSED, OFFSET(hls.fmp4_init_resend), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
     { "method", REFUSED, OFFSET(hls.method), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "http_user_agent", REFUSED, OFFSET(hls.http_user_agent), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "var_stream_map", REFUSED, OFFSET(hls.var_stream_map), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "cc_stream_map", REFUSED, OFFSET(hls.cc_stream_map), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "master_pl_name", REFUSED, OFFSET(hls.master_pl_name), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "master_pl_publish_rate", REFUSED, OFFSET(hls.master_pl_publish_rate), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, UINT_MAX, E },
     { "http_persistent", REFUSED, OFFSET(hls.http_persistent), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
     { "timeout", REFUSED, OFFSET(hls.timeout), AV_OPT_TYPE_DURATION, { .i64 = -1 }, -1, INT_MAX, E },
     { "ignore_io_errors", REFUSED, OFFSET(hls.ignore_io_errors), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },

@@ -121,17 +121,11 @@ std::string RenderMultivariant(const std::vector<Rendition>& renditions,
                                bool independent_segments) {
   std::string out = "#EXTM3U\n";
   if (independent_segments) out += "#EXT-X-INDEPENDENT-SEGMENTS\n";
-  bool any_media = false;
   for (const Rendition& r : renditions) {
-    if (r.kind != Rendition::Kind::kAudio) continue;
-    if (!any_media) out += "\n";
-    any_media = true;
-    AppendMedia(r, &out);
+    if (r.kind == Rendition::Kind::kAudio) AppendMedia(r, &out);
   }
   for (const Rendition& r : renditions) {
-    if (r.kind != Rendition::Kind::kVariant) continue;
-    out += "\n";
-    AppendStreamInf(r, renditions, &out);
+    if (r.kind == Rendition::Kind::kVariant) AppendStreamInf(r, renditions, &out);
   }
   return out;
 }

@@ -163,8 +163,11 @@ class RefusalTest(TempDirTest):
         self.check_refused(["-segment_format_options", "movflags=+faststart"], "movflags")
 
     def test_init_name_with_variant_placeholder(self):
-        self.check_refused(["-hls_fmp4_init_filename", "init_%v.mp4"],
-                           "hls_fmp4_init_filename", "var_stream_map")
+        """%v is the variant's name; without var_stream_map, its index 0."""
+        out = self.path("index.m3u8")
+        run_ffmpeg([*lavfi_source(gop=GOP), "-t", "2", "-f", "hlsbridge", "-hls_time", "1",
+                    "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init_%v.mp4", out])
+        self.assertEqual({s.map_uri for s in read_playlist(out).segments}, {"init_0.mp4"})
 
     def test_init_name_with_line_break(self):
         self.check_refused(["-hls_fmp4_init_filename", "in\nit.mp4"],

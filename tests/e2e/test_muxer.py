@@ -325,15 +325,15 @@ class HlsCompatTest(TempDirTest):
                    "hls_segment_type", "hls_fmp4_init_filename", "hls_flags",
                    "hls_playlist_type", "hls_start_number_source", "hls_init_time",
                    "hls_enc", "hls_enc_key", "hls_enc_key_url", "hls_enc_iv",
-                   "hls_key_info_file", "strftime", "strftime_mkdir"}
+                   "hls_key_info_file", "strftime", "strftime_mkdir", "var_stream_map",
+                   "master_pl_name", "master_pl_publish_rate"}
     # Refused options, each with a value that is not its default.
     REFUSED = {
         "hls_vtt_options": "x", "hls_allow_cache": "1", "hls_segment_size": "100000",
         "hls_subtitle_path": "x",
         "hls_fmp4_init_resend": "1",
-        "method": "PUT", "http_user_agent": "x", "var_stream_map": "v:0",
-        "cc_stream_map": "ccgroup:cc", "master_pl_name": "master.m3u8",
-        "master_pl_publish_rate": "2", "http_persistent": "1", "timeout": "5",
+        "method": "PUT", "http_user_agent": "x",
+        "cc_stream_map": "ccgroup:cc", "http_persistent": "1", "timeout": "5",
         "ignore_io_errors": "1", "headers": "X-A: b",
     }
     IMPLEMENTED_FLAGS = {"temp_file", "delete_segments", "discont_start", "omit_endlist",

@@ -213,6 +213,112 @@ static void check_maps(const char *dir)
     hlsbridge_playlist_close(pl);
 }
 
+/* ABR ladders: var_stream_map, codec strings, a multivariant playlist
+ * written once both media playlists exist, with their measured rates. */
+static void check_ladder(const char *dir)
+{
+    static const uint8_t avcc[] = { 1, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0x00, 0x1f, 1, 0, 0 };
+    static const uint8_t asc[] = { 0x12, 0x10 };
+    hlsbridge_stream_map map;
+    hlsbridge_multivariant_options mo;
+    hlsbridge_multivariant *mv = NULL;
+    hlsbridge_playlist_options po;
+    hlsbridge_playlist *pl[2] = { NULL, NULL };
+    hlsbridge_rendition r;
+    hlsbridge_segment seg;
+    char text[256], path[4200], master[4200];
+    char *out;
+
+    start_phase("ladder: var_stream_map");
+    CHECK(hlsbridge_stream_map_parse("v:0,agroup:aud a:0,agroup:aud,name:en,default:yes",
+                                     &map, text, sizeof(text)) == 0);
+    CHECK(map.nb_variants == 2 && map.variants[0].nb_streams == 1);
+    CHECK(map.variants[0].streams[0].type == 'v' && map.variants[0].name == NULL);
+    CHECK(strcmp(map.variants[1].name, "en") == 0 && map.variants[1].is_default);
+    CHECK(strcmp(map.variants[1].agroup, "aud") == 0);
+    hlsbridge_stream_map_free(&map);
+    CHECK(map.variants == NULL && map.nb_variants == 0);
+    CHECK(hlsbridge_stream_map_parse("v:0 q:1", &map, text, 16) == -EINVAL);
+    CHECK(strcmp(text, "var_stream_map:") == 0); /* truncated to the buffer */
+
+    start_phase("ladder: codec strings");
+    CHECK(hlsbridge_codec_string(HLSBRIDGE_CODEC_H264, avcc, sizeof(avcc), 0, text,
+                                 sizeof(text)) == 0);
+    CHECK(strcmp(text, "avc1.64001F") == 0);
+    CHECK(hlsbridge_codec_string(HLSBRIDGE_CODEC_AAC, asc, sizeof(asc), 0, text,
+                                 sizeof(text)) == 0);
+    CHECK(strcmp(text, "mp4a.40.2") == 0);
+    CHECK(hlsbridge_codec_string(HLSBRIDGE_CODEC_AAC, NULL, 0, 5, text, sizeof(text)) == 0);
+    CHECK(strcmp(text, "mp4a.40.5") == 0);
+    CHECK(hlsbridge_codec_string(HLSBRIDGE_CODEC_H264, avcc, 2, 0, text, sizeof(text)) == -EINVAL);
+    CHECK(strstr(text, "H.264") != NULL);
+    CHECK(hlsbridge_codec_string(HLSBRIDGE_CODEC_H264, avcc, sizeof(avcc), 0, text, 5) == -ERANGE);
+
+    start_phase("ladder: multivariant playlist");
+    snprintf(master, sizeof(master), "%s/ladder/master.m3u8", dir);
+    unlink(master);
+    hlsbridge_multivariant_options_init(&mo);
+    CHECK(mo.fsync_file == 1 && mo.fsync_dir == 1);
+    CHECK(hlsbridge_multivariant_open(&mo, &mv) == -EINVAL && mv == NULL);
+    CHECK(strstr(hlsbridge_last_open_error(), "path is empty") != NULL);
+    mo.path = master;
+    mo.independent_segments = 1;
+    CHECK(hlsbridge_multivariant_open(&mo, &mv) == 0);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/ladder/%s/index.m3u8", dir, i ? "audio" : "video");
+        unlink(path);
+        hlsbridge_playlist_options_init(&po);
+        po.path = path;
+        po.type = HLSBRIDGE_PLAYLIST_EVENT;
+        CHECK(hlsbridge_playlist_open(&po, &pl[i]) == 0);
+    }
+    memset(&r, 0, sizeof(r));
+    r.playlist = pl[0];
+    r.codecs = "avc1.64001F";
+    r.declared_bandwidth = 1000000;
+    r.width = 1280;
+    r.height = 720;
+    r.audio_group = "aud";
+    CHECK(hlsbridge_multivariant_add(mv, &r) == 0);
+    memset(&r, 0, sizeof(r));
+    r.kind = HLSBRIDGE_RENDITION_AUDIO;
+    r.playlist = pl[1];
+    r.codecs = "mp4a.40.2";
+    r.group_id = "aud";
+    r.name = "English\"";
+    CHECK(hlsbridge_multivariant_add(mv, &r) == -EINVAL);
+    CHECK(strstr(hlsbridge_multivariant_error(mv), "NAME") != NULL);
+    r.name = "English";
+    r.is_default = 1;
+    CHECK(hlsbridge_multivariant_add(mv, &r) == 0);
+    CHECK(hlsbridge_multivariant_update(mv, HLSBRIDGE_MULTIVARIANT_IF_NEEDED) == 0);
+
+    memset(&seg, 0, sizeof(seg));
+    seg.uri = "v0.ts";
+    seg.duration = 2.0;
+    seg.size = 500000; /* 2 Mbit/s */
+    CHECK(hlsbridge_playlist_add_segment(pl[0], &seg) == 0 && hlsbridge_playlist_write(pl[0]) == 0);
+    CHECK(hlsbridge_multivariant_update(mv, HLSBRIDGE_MULTIVARIANT_IF_NEEDED) == 0);
+    seg.uri = "a0.ts";
+    seg.size = 32000; /* 128 kbit/s */
+    CHECK(hlsbridge_playlist_add_segment(pl[1], &seg) == 0 && hlsbridge_playlist_write(pl[1]) == 0);
+    CHECK(hlsbridge_multivariant_update(mv, HLSBRIDGE_MULTIVARIANT_IF_NEEDED) == 1);
+    out = read_file(master);
+    CHECK(out && strcmp(out, "#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+        "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",NAME=\"English\",DEFAULT=YES,"
+        "AUTOSELECT=YES,URI=\"audio/index.m3u8\"\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=2128000,AVERAGE-BANDWIDTH=2128000,"
+        "CODECS=\"avc1.64001F,mp4a.40.2\",RESOLUTION=1280x720,AUDIO=\"aud\"\n"
+        "video/index.m3u8\n") == 0);
+    free(out);
+    CHECK(hlsbridge_multivariant_update(mv, HLSBRIDGE_MULTIVARIANT_IF_NEEDED) == 0);
+    CHECK(hlsbridge_multivariant_update(mv, HLSBRIDGE_MULTIVARIANT_FINAL) == 1);
+    hlsbridge_multivariant_close(mv);
+    hlsbridge_multivariant_close(NULL);
+    hlsbridge_playlist_close(pl[0]);
+    hlsbridge_playlist_close(pl[1]);
+}
+
 /* AES-128: key info file, hex, a written key file, EXT-X-KEY. */
 static void check_keys(const char *dir)
 {
@@ -366,6 +472,7 @@ int main(int argc, char **argv)
     check_submit(dir);
     check_maps(dir);
     check_keys(dir);
+    check_ladder(dir);
 
     printf("c_api_test: all checks passed\n");
     return 0;

@@ -57,15 +57,12 @@ TEST(MultivariantRenderTest, VideoOnlyLadder) {
   EXPECT_EQ(RenderMultivariant(ladder, true),
             "#EXTM3U\n"
             "#EXT-X-INDEPENDENT-SEGMENTS\n"
-            "\n"
             "#EXT-X-STREAM-INF:BANDWIDTH=5500000,AVERAGE-BANDWIDTH=5000000,"
             "CODECS=\"avc1.640028\",RESOLUTION=1920x1080,FRAME-RATE=30.000\n"
             "1080p/index.m3u8\n"
-            "\n"
             "#EXT-X-STREAM-INF:BANDWIDTH=3300000,AVERAGE-BANDWIDTH=3000000,"
             "CODECS=\"avc1.64001F\",RESOLUTION=1280x720,FRAME-RATE=30.000\n"
             "720p/index.m3u8\n"
-            "\n"
             "#EXT-X-STREAM-INF:BANDWIDTH=1100000,CODECS=\"avc1.64001E\","
             "RESOLUTION=854x480,FRAME-RATE=29.970\n"
             "480p/index.m3u8\n");
@@ -82,17 +79,14 @@ TEST(MultivariantRenderTest, LadderWithAudioGroup) {
   };
   EXPECT_EQ(RenderMultivariant(ladder, false),
             "#EXTM3U\n"
-            "\n"
             "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",NAME=\"English\","
             "DEFAULT=YES,AUTOSELECT=YES,LANGUAGE=\"en\",URI=\"en.m3u8\"\n"
             "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",NAME=\"Fran\xc3\xa7" "ais\","
             "DEFAULT=NO,AUTOSELECT=YES,LANGUAGE=\"fr\",URI=\"fr.m3u8\"\n"
-            "\n"
             "#EXT-X-STREAM-INF:BANDWIDTH=3130000,AVERAGE-BANDWIDTH=2628000,"
             "CODECS=\"avc1.64001F,mp4a.40.2\",RESOLUTION=1280x720,"
             "FRAME-RATE=25.000,AUDIO=\"aud\"\n"
             "v0.m3u8\n"
-            "\n"
             "#EXT-X-STREAM-INF:BANDWIDTH=1130000,AVERAGE-BANDWIDTH=928000,"
             "CODECS=\"avc1.64001E,mp4a.40.2\",RESOLUTION=640x360,"
             "FRAME-RATE=25.000,AUDIO=\"aud\"\n"
@@ -107,12 +101,10 @@ TEST(MultivariantRenderTest, AudioOnlyVariant) {
   EXPECT_EQ(RenderMultivariant(ladder, true),
             "#EXTM3U\n"
             "#EXT-X-INDEPENDENT-SEGMENTS\n"
-            "\n"
             "#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=850000,"
             "CODECS=\"avc1.42C01E,mp4a.40.2\",RESOLUTION=640x360,"
             "FRAME-RATE=30.000\n"
             "av.m3u8\n"
-            "\n"
             "#EXT-X-STREAM-INF:BANDWIDTH=64000,AVERAGE-BANDWIDTH=64000,"
             "CODECS=\"mp4a.40.5\"\n"
             "audio.m3u8\n");
@@ -175,9 +167,9 @@ TEST_F(MultivariantTest, WaitsForEveryPlaylistThenFollowsThePeak) {
   b.rates = {true, 450000, 400000};
   EXPECT_TRUE(Update());  // declared rates win while they are higher
   EXPECT_EQ(Text(),
-            "#EXTM3U\n\n"
+            "#EXTM3U\n"
             "#EXT-X-STREAM-INF:BANDWIDTH=1000000,AVERAGE-BANDWIDTH=800000,"
-            "CODECS=\"avc1.64001F\",RESOLUTION=1280x720\na.m3u8\n\n"
+            "CODECS=\"avc1.64001F\",RESOLUTION=1280x720\na.m3u8\n"
             "#EXT-X-STREAM-INF:BANDWIDTH=500000,AVERAGE-BANDWIDTH=400000,"
             "CODECS=\"avc1.64001F\",RESOLUTION=1280x720\nb.m3u8\n");
 
