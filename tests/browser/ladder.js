@@ -2,7 +2,7 @@
 // An ABR ladder plays in Chromium with hls.js from its multivariant
 // playlist while `ffmpeg -re` writes it: three H.264 rungs (640x360,
 // 480x270, 320x180) and one AAC audio group. The test switches the level
-// mid-stream (hls.currentLevel) to the top, the bottom and the top again;
+// mid-stream (hls.currentLevel) three times, between the top and the bottom;
 // each switch shows in the decoded picture size, and playback goes on
 // through all of them without an hls.js error, a 'waiting' stall or a hole
 // in the buffer.
@@ -84,8 +84,10 @@ L.runTest('ladder', async (scope) => {
   const top = heights.indexOf(Math.max(...heights));
   const bottom = heights.indexOf(Math.min(...heights));
 
+  // Every switch changes the picture: away from where hls.js started.
+  const order = first.videoHeight === heights[top] ? [bottom, top, bottom] : [top, bottom, top];
   let last = first;
-  for (const level of [top, bottom, top]) {
+  for (const level of order) {
     await page.evaluate((n) => { window.__hls.currentLevel = n; }, level);
     const want = heights[level];
     const switched = await L.waitFor(`the picture at level ${level} (${want} lines)`, async () => {
@@ -103,6 +105,10 @@ L.runTest('ladder', async (scope) => {
     L.check(advanced >= PHASE_SECONDS * 0.8,
         `at level ${level} playback advanced ${advanced.toFixed(2)} s in ${PHASE_SECONDS} s`);
     L.check(gapsAhead(s).length === 0, `holes in the buffer: ${JSON.stringify(s.buffered)}`);
+    const name = RUNGS.find(([, size]) => Number(size.split(':')[1]) === want)[0];
+    const recent = L.mediaFragments(s).slice(-2);
+    L.check(recent.every((f) => f.url.includes(`/${name}/`)),
+        `fragments at level ${level} are not from ${name}: ${JSON.stringify(recent)}`);
     last = s;
   }
 
