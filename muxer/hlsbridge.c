@@ -644,14 +644,29 @@ static int hand_over_key(HLSBridgeVariant *v, const hlsbridge_key *key)
 /* Lists (or loses) segment n in every variant that has it. */
 static void commit_number(AVFormatContext *s, int64_t n, int lost, int discont)
 {
-    HLSBridgeContext *c = s->priv_data;
+    HLSBridgeContext *c       = s->priv_data;
+    const HLSBridgeVariant *l = c->variants[c->leader];
+    double duration           = 0;
+    int64_t pdt_ms            = HLSBRIDGE_NO_PDT;
 
+    /* Every variant lists the leader's interval: an audio rendition, cut at
+     * the first audio frame of each cut, covers it within a frame, and its
+     * own cut-to-cut times (a frame more or less) would give its playlist
+     * another EXT-X-TARGETDURATION than the others'. */
+    if (l->nb_done && l->done[0].number == n) {
+        duration = l->done[0].duration;
+        pdt_ms   = l->done[0].pdt_ms;
+    }
     for (int i = 0; i < c->nb_variants; i++) {
         HLSBridgeVariant *v = c->variants[i];
         HLSBridgeDone d;
         if (!v->nb_done || v->done[0].number != n)
             continue;
         pop_done(v, &d);
+        if (!lost && duration > 0) {
+            d.duration = duration;
+            d.pdt_ms   = pdt_ms;
+        }
         if (!lost) {
             publish_segment(v, &d, discont);
         } else {

@@ -101,9 +101,18 @@ class LadderTest(TempDirTest):
         self.assertEqual(audio.attributes["DEFAULT"], "YES")
         self.assertEqual(audio.attributes["LANGUAGE"], "en")
         self.check_aligned(playlists)
+        self.check_timelines(playlists)
         self.check_rates(master, playlists)
         self.check_codecs(master, playlists)
         return master, playlists
+
+    def check_timelines(self, playlists):
+        """One EXT-X-TARGETDURATION, and the same EXTINF and date-time for
+        segment n, in every variant (the audio rendition included)."""
+        self.assertEqual({pl.target_duration for pl in playlists.values()}, {2},
+                         {n: pl.target_duration for n, pl in playlists.items()})
+        durations = {n: [s.duration for s in pl.segments] for n, pl in playlists.items()}
+        self.assertEqual(len({tuple(d) for d in durations.values()}), 1, durations)
 
     def check_aligned(self, playlists):
         """Segment n of every variant covers the same interval: the same
