@@ -2958,7 +2958,11 @@ static void wait_for_deletions(HLSBridgeVariant *v)
 
     if (pending <= keep || hlsbridge_playlist_get_stats(v->pl, &stats) < 0)
         return;
-    bound    = ((int64_t)c->list_size + 1) * (int64_t)stats.target_duration + 1;
+    /* The longest hold: a segment's duration plus the longest playlist that
+     * listed it, whose window may hold more than list_size segments (never
+     * less than three target durations). */
+    bound    = ((int64_t)FFMAX(c->list_size, stats.segment_count) + 1) *
+               (int64_t)stats.target_duration + 1;
     deadline = av_gettime_relative() + bound * AV_TIME_BASE;
     av_log(s, AV_LOG_INFO, "Waiting up to %"PRId64" s for %d removed segment "
            "file(s) to expire before deleting them\n", bound, pending - keep);

@@ -194,6 +194,26 @@ class LadderTest(TempDirTest):
         self.assertEqual(master.uris(), ["index_%s.m3u8" % n for n, _, _ in RUNGS])
 
 
+class LadderRetentionTest(TempDirTest):
+    """delete_segments works per variant: each directory ends with the
+    files its playlist lists (the hold of RFC 8216 6.2.2 has passed), and
+    every variant's window holds the same segment numbers."""
+
+    def test_delete_segments(self):
+        args = ladder_args(extra=["-hls_list_size", "2", "-hls_flags", "delete_segments"])
+        args[args.index("-t") + 1] = "10"
+        run_ffmpeg([*args, self.path("%v", "index.m3u8")], timeout=180)
+        windows = {}
+        for name in [n for n, _, _ in RUNGS] + ["audio"]:
+            pl = read_playlist(self.path(name, "index.m3u8"))
+            listed = sorted(os.path.basename(s.uri) for s in pl.segments)
+            self.assertEqual(sorted(os.listdir(self.path(name))), sorted(listed + ["index.m3u8"]),
+                             name)
+            windows[name] = (pl.media_sequence, listed)
+        self.assertEqual(len(set(map(repr, windows.values()))), 1, windows)
+        self.assertGreater(windows["audio"][0], 0)
+
+
 class LadderFaultTest(TempDirTest):
     """A segment that one variant cannot write is listed by no variant, and
     the next one starts a discontinuity in every variant: a media sequence
