@@ -17,7 +17,7 @@ const L = require('./lib');
 
 const SEGMENT_SECONDS = 2;
 const RUNGS = [['360p', '640:360', '900k'], ['270p', '480:270', '500k'], ['180p', '320:180', '250k']];
-const PHASE_SECONDS = 8;  // playback watched at each level
+const PHASE_SECONDS = 6;  // playback watched at each level
 
 function ladderArgs(seconds) {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-re',
