@@ -1,6 +1,7 @@
 // libFuzzer target over the C API: random options, URIs, durations (NaN,
 // infinities, huge, tiny), date-times and call orders, and the ladder's
-// parsers (var_stream_map, codec extradata). It must never crash or
+// parsers (var_stream_map, codec extradata), and the reader of our own
+// playlists behind resume. It must never crash or
 // leak, and every playlist it manages to publish must be valid: checked here
 // after each successful write, with __builtin_trap() on any violation.
 #include <stdlib.h>
@@ -185,10 +186,65 @@ void FuzzLadderInputs(Input& in) {
   }
 }
 
+// The reader of our own playlists, behind resume: any file is read or
+// refused with a reason; a playlist it accepts can be continued, and what
+// is written then reads back.
+void FuzzResume(Input& in, const std::string& path) {
+  static const char* const kHeads[] = {
+      "", "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:4\n#EXT-X-TARGETDURATION:2\n",
+      ("#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MEDIA-SEQUENCE:0\n"
+       "#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-MAP:URI=\"i.mp4\"\n")};
+  std::string text = kHeads[in.Byte() % 3];
+  while (!in.empty() && text.size() < 2000) {
+    switch (in.Byte() % 4) {
+      case 0: text += "#EXTINF:" + std::to_string(in.Byte() % 5) + ".000,\n"; break;
+      case 1: text += "s" + std::to_string(in.Byte()) + ".ts\n"; break;
+      case 2: text += in.String(40); break;
+      default: text += "#EXT-X-DISCONTINUITY\n"; break;
+    }
+  }
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << text;
+  }
+  hlsbridge_resume_info info;
+  char msg[256] = "";
+  int rc = hlsbridge_playlist_read_info(path.c_str(), &info, msg, sizeof(msg));
+  Check(rc == 0 || (rc < 0 && msg[0] != '\0'));
+  if (rc != 0) return;
+  hlsbridge_resume_info_free(&info);
+  hlsbridge_playlist_options opts;
+  hlsbridge_playlist_options_init(&opts);
+  opts.path = path.c_str();
+  opts.type = in.Byte() & 1 ? HLSBRIDGE_PLAYLIST_EVENT : HLSBRIDGE_PLAYLIST_LIVE;
+  opts.window_size = 3;
+  opts.resume = 1;
+  opts.resume_ended = 1;
+  opts.fsync_file = opts.fsync_dir = 0;
+  hlsbridge_playlist* pl = nullptr;
+  if (hlsbridge_playlist_open(&opts, &pl) != 0) return;
+  hlsbridge_segment seg;
+  std::memset(&seg, 0, sizeof(seg));
+  seg.uri = "next.ts";
+  seg.duration = 1.0;
+  seg.discontinuity = 1;
+  Check(hlsbridge_playlist_add_segment(pl, &seg) == 0);
+  Check(hlsbridge_playlist_write(pl) == 0);
+  hlsbridge_playlist_close(pl);
+  Check(hlsbridge_playlist_read_info(path.c_str(), &info, msg, sizeof(msg)) == 0);
+  Check(info.last_uri != nullptr && std::strcmp(info.last_uri, "next.ts") == 0);
+  hlsbridge_resume_info_free(&info);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
-  if (in.Byte() % 4 == 0) {
+  const uint8_t mode = in.Byte() % 8;
+  if (mode < 2) {
     FuzzLadderInputs(in);
+    return 0;
+  }
+  if (mode < 4) {
+    FuzzResume(in, ScratchPath() + "/resume.m3u8");
     return 0;
   }
   const std::string path = ScratchPath() + "/index.m3u8";

@@ -224,6 +224,8 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
     o.independent_segments = opts->independent_segments != 0;
     o.omit_endlist = opts->omit_endlist != 0;
     o.keep_removed_segments = opts->keep_removed_segments;
+    o.resume = opts->resume != 0;
+    o.resume_ended = opts->resume_ended != 0;
     if (opts->log_callback != nullptr) {
       hlsbridge_log_callback cb = opts->log_callback;
       void* opaque = opts->log_opaque;

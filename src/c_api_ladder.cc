@@ -1,5 +1,6 @@
-// The C API of ABR ladders: multivariant playlists, var_stream_map, codec
-// strings. As in c_api.cc, nothing thrown inside crosses the boundary.
+// The C API of ABR ladders (multivariant playlists, var_stream_map, codec
+// strings) and of continuing a playlist after a restart. As in c_api.cc,
+// nothing thrown inside crosses the boundary.
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "c_api_internal.h"
 #include "codecs.h"
 #include "multivariant.h"
+#include "reader.h"
 #include "stream_map.h"
 
 struct hlsbridge_multivariant {
@@ -285,6 +287,95 @@ int hlsbridge_codec_string(hlsbridge_codec_id codec, const uint8_t* extradata,
     CopyOut("out of memory", out, out_size);
     return -ENOMEM;
   }
+}
+
+}  // extern "C"
+
+// ---------------------------------------------------------------- resume
+
+namespace {
+
+char* DupOrNullC(const std::string& s) {
+  return s.empty() ? nullptr : DupOrNull(s);
+}
+
+void FillResumeInfo(const hlsbridge::ResumeInfo& r, hlsbridge_resume_info* info) {
+  hlsbridge_resume_info out{};
+  out.resumed = r.resumed ? 1 : 0;
+  out.segments = r.segments;
+  out.next_media_sequence = r.next_media_sequence;
+  out.discontinuity_sequence = r.discontinuity_sequence;
+  out.target_duration = r.target_duration;
+  out.ended = r.was_ended ? 1 : 0;
+  out.last_uri = DupOrNullC(r.last_uri);
+  try {
+    out.map_uri = DupOrNullC(r.map_uri);
+  } catch (...) {
+    std::free(out.last_uri);
+    throw;
+  }
+  *info = out;
+}
+
+}  // namespace
+
+extern "C" {
+
+int hlsbridge_playlist_get_resume_info(hlsbridge_playlist* pl, hlsbridge_resume_info* info) {
+  if (pl == nullptr || info == nullptr) return -EINVAL;
+  try {
+    FillResumeInfo(pl->impl->resume_info(), info);
+    return 0;
+  } catch (...) {
+    return -ENOMEM;
+  }
+}
+
+int hlsbridge_playlist_read_info(const char* path, hlsbridge_resume_info* info, char* err,
+                                 size_t err_size) {
+  try {
+    if (path == nullptr || info == nullptr) {
+      CopyOut("read_info: path and info are required", err, err_size);
+      return -EINVAL;
+    }
+    hlsbridge::Env* env = hlsbridge::Env::Default();
+    if (!env->FileExists(path)) {
+      CopyOut(std::string(path) + ": no such file", err, err_size);
+      return -ENOENT;
+    }
+    std::string text;
+    hlsbridge::ReadPlaylist read;
+    Status s = env->ReadFile(path, &text);
+    if (s.ok()) s = hlsbridge::ReadOwnPlaylist(text, path, &read);
+    if (!s.ok()) {
+      CopyOut(s.message(), err, err_size);
+      return s.ToNegativeErrno();
+    }
+    hlsbridge::ResumeInfo r;
+    r.resumed = true;
+    r.segments = read.segments.size();
+    r.next_media_sequence = read.media_sequence + read.segments.size();
+    r.discontinuity_sequence = read.discontinuity_sequence;
+    r.target_duration = read.target_duration;
+    r.was_ended = read.ended;
+    if (!read.segments.empty()) {
+      r.last_uri = read.segments.back().uri;
+      r.map_uri = read.segments.back().map_uri;
+    }
+    FillResumeInfo(r, info);
+    return 0;
+  } catch (...) {
+    CopyOut("out of memory", err, err_size);
+    return -ENOMEM;
+  }
+}
+
+void hlsbridge_resume_info_free(hlsbridge_resume_info* info) {
+  if (info == nullptr) return;
+  std::free(info->last_uri);
+  std::free(info->map_uri);
+  info->last_uri = nullptr;
+  info->map_uri = nullptr;
 }
 
 }  // extern "C"

@@ -6,6 +6,7 @@
 
 #include "atomic_write.h"
 #include "hlsbridge/hlsbridge.h"
+#include "reader.h"
 
 namespace hlsbridge {
 
@@ -43,6 +44,61 @@ std::string FormatDouble(double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.17g", v);
   return buf;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// "%20" -> ' '; false for a malformed escape.
+bool PercentDecode(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); i++) {
+    if (in[i] != '%') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size() || HexValue(in[i + 1]) < 0 || HexValue(in[i + 2]) < 0) {
+      return false;
+    }
+    out->push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
+    i += 2;
+  }
+  return true;
+}
+
+// Whether an existing playlist may be continued by a playlist of `type`
+// with these options; the message names the file and what to change.
+Status CheckResumable(const PlaylistOptions& options, PlaylistType type,
+                      const ReadPlaylist& read, uint64_t floor_target) {
+  const std::string& path = options.path;
+  if (type == PlaylistType::kVod) {
+    return Status::InvalidArgument(path + ": a VOD playlist is written whole at every "
+                                   "segment; it cannot continue an existing one");
+  }
+  if (read.event != (type == PlaylistType::kEvent)) {
+    return Status::InvalidArgument(
+        path + ": the existing playlist is " + (read.event ? "an EVENT" : "not an EVENT") +
+        " playlist, this stream " + (type == PlaylistType::kEvent ? "is" : "is not") +
+        " one; continue it with the same playlist type");
+  }
+  if (read.ended && !options.resume_ended) {
+    return Status::InvalidArgument(
+        path + ": the existing playlist has EXT-X-ENDLIST (its stream ended); continuing "
+               "it must be asked for explicitly");
+  }
+  if (floor_target > read.target_duration) {
+    return Status::InvalidArgument(
+        path + ": this stream's segments need EXT-X-TARGETDURATION:" +
+        std::to_string(floor_target) + ", the existing playlist has " +
+        std::to_string(read.target_duration) +
+        ", which must not change (RFC 8216 6.2.1): make segments at most " +
+        std::to_string(read.target_duration) + " s long to continue it");
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -107,8 +163,81 @@ Status Playlist::Open(const PlaylistOptions& options,
   s = env->RealPath(dir, &real_dir);
   if (!s.ok()) return s;
 
-  result->reset(new Playlist(options, type, env, std::move(real_dir)));
+  ReadPlaylist read;
+  const bool resume = options.resume && env->FileExists(path);
+  if (resume) {
+    std::string text;
+    if (!(s = env->ReadFile(path, &text)).ok() ||
+        !(s = ReadOwnPlaylist(text, path, &read)).ok() ||
+        !(s = CheckResumable(options, type, read,
+                             CeilPrintedSeconds(std::llround(options.target_duration * 1000.0))))
+             .ok()) {
+      return s;
+    }
+  }
+  std::unique_ptr<Playlist> pl(new Playlist(options, type, env, std::move(real_dir)));
+  if (resume) pl->Resume(read);
+  *result = std::move(pl);
   return Status::OK();
+}
+
+std::string Playlist::FileOfUri(std::string_view uri) const {
+  const std::string& base = options_.base_url;
+  if (uri.substr(0, base.size()) != base) return "";
+  uri.remove_prefix(base.size());
+  std::string name;
+  if (uri.empty() || uri.find("://") != std::string_view::npos || uri[0] == '/' ||
+      !PercentDecode(uri, &name)) {
+    return "";
+  }
+  return DirName(options_.path) + "/" + name;
+}
+
+void Playlist::Resume(const ReadPlaylist& read) {
+  MutexLock wl(&write_mu_);
+  MutexLock l(&mu_);
+  int64_t t = 0;
+  std::shared_ptr<const Map> map;
+  uint64_t sequence = read.media_sequence;
+  for (const ReadSegment& r : read.segments) {
+    Entry e;
+    e.sequence = sequence++;
+    e.rendered.uri = r.uri;
+    e.rendered.start_ms = t;
+    e.rendered.end_ms = t += r.duration_ms;
+    e.rendered.program_date_time_ms = r.program_date_time_ms;
+    e.rendered.discontinuity = r.discontinuity;
+    e.rendered.map_uri = r.map_uri;
+    e.rendered.key = r.key;
+    e.duration = r.duration_ms / 1000.0;
+    e.file_path = FileOfUri(r.uri);
+    if (!r.map_uri.empty() && (!map || map->uri != r.map_uri)) {
+      map = std::make_shared<const Map>(Map{r.map_uri, FileOfUri(r.map_uri)});
+    }
+    e.map = r.map_uri.empty() ? nullptr : map;
+    entries_.push_back(std::move(e));
+  }
+  for (Entry& e : entries_) e.longest_playlist = t / 1000.0;
+  media_sequence_ = read.media_sequence;
+  next_sequence_ = sequence;
+  discontinuity_sequence_ = read.discontinuity_sequence;
+  target_duration_ = std::max(target_duration_, read.target_duration);
+  published_target_duration_ = read.target_duration;
+  timeline_seconds_ = t / 1000.0;
+  window_ms_ = t;
+  map_ = entries_.empty() ? nullptr : entries_.back().map;
+  map_used_ = map != nullptr;
+  key_ = entries_.empty() ? std::string() : entries_.back().rendered.key;
+  body_end_sequence_ = read.media_sequence;
+
+  resume_info_.resumed = true;
+  resume_info_.segments = read.segments.size();
+  resume_info_.next_media_sequence = sequence;
+  resume_info_.discontinuity_sequence = read.discontinuity_sequence;
+  resume_info_.target_duration = target_duration_;
+  resume_info_.was_ended = read.ended;
+  resume_info_.last_uri = read.segments.empty() ? "" : read.segments.back().uri;
+  resume_info_.map_uri = map_ ? map_->uri : "";
 }
 
 Status Playlist::PrepareDirectory(const std::string& file_path) const {

@@ -40,6 +40,12 @@ struct PlaylistOptions {
   bool omit_endlist = false;
   // With delete_segments: the newest removed files kept past their hold.
   unsigned keep_removed_segments = 0;
+  // Continue the playlist at `path` if there is one (ReadOwnPlaylist):
+  // its segments, sequences and target duration become the state; the next
+  // segment added follows them. start_sequence is then unused.
+  bool resume = false;
+  // With resume: continue a playlist that has EXT-X-ENDLIST (the tag goes).
+  bool resume_ended = false;
   Env* env = nullptr;  // nullptr: Env::Default(); not owned
   // Called without any lock of ours held, from the calling thread or a
   // Publisher's thread, so it may call back into the Playlist.
@@ -64,6 +70,20 @@ struct KeyInput {
   // before a playlist names it); may be empty. Never deleted.
   std::string file_path;
 };
+
+// What Open() continued (PlaylistOptions::resume).
+struct ResumeInfo {
+  bool resumed = false;        // an existing playlist was read
+  size_t segments = 0;         // segments it listed
+  uint64_t next_media_sequence = 0;
+  uint64_t discontinuity_sequence = 0;
+  uint64_t target_duration = 0;
+  bool was_ended = false;      // it had EXT-X-ENDLIST
+  std::string last_uri;        // its last segment's URI as printed ("" if none)
+  std::string map_uri;         // the EXT-X-MAP in force at its end ("" if none)
+};
+
+struct ReadPlaylist;
 
 struct PlaylistStats {
   uint64_t writes_ok = 0;
@@ -136,6 +156,7 @@ class Playlist {
   int DeleteExpired(bool wait) EXCLUDES(mu_, write_mu_);
 
   PlaylistStats GetStats() const EXCLUDES(mu_);
+  const ResumeInfo& resume_info() const { return resume_info_; }
   // The text that Write() would publish now.
   std::string RenderNow() const EXCLUDES(mu_);
   const std::string& path() const { return options_.path; }
@@ -171,6 +192,12 @@ class Playlist {
 
   Playlist(PlaylistOptions options, PlaylistType type, Env* env,
            std::string real_dir);
+  // The state of a playlist read back (PlaylistOptions::resume), before any
+  // other call.
+  void Resume(const ReadPlaylist& read) EXCLUDES(mu_, write_mu_);
+  // The local file of a segment URI read back: relative to the playlist's
+  // directory (after the base URL), percent-decoded; "" for another URL.
+  std::string FileOfUri(std::string_view uri) const;
 
   // Log lines gathered under write_mu_ and emitted after it is released.
   using LogLines = std::vector<std::pair<LogLevel, std::string>>;
@@ -198,6 +225,7 @@ class Playlist {
   const PlaylistType type_;
   Env* const env_;
   const std::string real_dir_;  // the playlist's directory, canonical
+  ResumeInfo resume_info_;  // set by Resume(), before the handle is shared
   const uint64_t floor_target_duration_;
   // Event and VOD playlists only grow: the lines of the segments printed so
   // far are kept and only new segments are rendered at each write. A live

@@ -145,6 +145,19 @@ typedef struct {
      * hls_delete_threshold). Default 0: only the hold of RFC 8216 6.2.2.
      * (1.2.0) */
     unsigned keep_removed_segments;
+    /* Nonzero: when a playlist exists at path, open() reads it (it must be
+     * one this library wrote: anything else, or a damaged file, fails with
+     * a message naming the file, line and cause) and continues it: its
+     * segments stay listed, the media and discontinuity sequences and the
+     * target duration go on from it, and start_sequence is not used. A
+     * segment duration that would need a larger target duration, a VOD
+     * playlist, and another playlist type than the file's are refused.
+     * See hlsbridge_playlist_get_resume_info(). Default 0. (1.3.0) */
+    int resume;
+    /* With resume: continue a playlist that has EXT-X-ENDLIST (the tag is
+     * removed at the next write); without it such a playlist is refused.
+     * Default 0. (1.3.0) */
+    int resume_ended;
 } hlsbridge_playlist_options;
 
 typedef struct {
@@ -568,6 +581,34 @@ typedef enum {
 HLSBRIDGE_EXPORT int hlsbridge_codec_string(hlsbridge_codec_id codec, const uint8_t *extradata,
                                             size_t extradata_size, int aac_object_type,
                                             char *out, size_t out_size);
+
+/* ------------------------------------------------------------------------
+ * Continuing a playlist after a restart (1.3.0).
+ */
+
+typedef struct {
+    int resumed;                     /* an existing playlist was read */
+    size_t segments;                 /* segments it lists */
+    uint64_t next_media_sequence;    /* media sequence of the segment after them */
+    uint64_t discontinuity_sequence;
+    uint64_t target_duration;
+    int ended;                       /* it has EXT-X-ENDLIST */
+    char *last_uri;                  /* its last segment's URI as printed; NULL if none */
+    char *map_uri;                   /* the EXT-X-MAP in force at its end; NULL if none */
+} hlsbridge_resume_info;
+
+/* What hlsbridge_playlist_open() continued (resume): *info is filled (all
+ * zero when nothing was); free it with hlsbridge_resume_info_free(). */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_get_resume_info(hlsbridge_playlist *pl,
+                                                        hlsbridge_resume_info *info);
+
+/* Reads the playlist at path as resume would, without opening a handle:
+ * 0 and *info filled, -ENOENT when there is no file, or another negative
+ * errno with the reason (file, line, cause) in err[0..err_size-1]. */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_read_info(const char *path, hlsbridge_resume_info *info,
+                                                  char *err, size_t err_size);
+
+HLSBRIDGE_EXPORT void hlsbridge_resume_info_free(hlsbridge_resume_info *info);
 
 /* "MAJOR.MINOR.PATCH" of the library, static storage. */
 HLSBRIDGE_EXPORT const char *hlsbridge_version(void);
