@@ -195,6 +195,7 @@ typedef struct HLSBridgeInit {
     char *url;                       ///< its URL as given to the segment muxer
     int failed;                      ///< it could not be written whole
     int64_t count;                   ///< init files named so far
+    int64_t base;                    ///< the first count (append_list: past the old files)
 } HLSBridgeInit;
 
 /* AES-128 (hls_key_info_file or hls_enc): the key that encrypts the next
@@ -293,6 +294,7 @@ typedef struct HLSBridgeVariant {
     int64_t media_start;             ///< media time at the open segment's start, ref_tb
     int64_t pdt_anchor_ms;           ///< wall clock at the anchor, Unix ms
     int64_t pdt_anchor_media;        ///< media time at the anchor, ref_tb
+    int64_t pdt_floor_ms;            ///< append_list: where the old date-times end
     int64_t segments_opened;         ///< segment numbers used so far (opened or lost)
     int64_t start_opened;            ///< segments_opened when the segment muxer was made
     /* hls_init_time: after the first list_size segments, the segment muxer
@@ -330,6 +332,7 @@ typedef struct HLSBridgeContext {
     char *var_stream_map;            ///< the ladder (FFmpeg's syntax)
     char *master_pl_name;            ///< multivariant playlist, beside the variants'
     int master_pl_publish_rate;      ///< rewrite it every this many segments, 0: when needed
+    int append_ended;                ///< append_list continues a playlist that has ENDLIST
     HLSBridgeEncryption enc_opts;    ///< AES-128 options, copied to each variant
 
     /* Options of FFmpeg's hls muxer that this muxer does not implement yet:
@@ -412,7 +415,14 @@ static void discard_file(HLSBridgeVariant *v, const char *url)
     v->discont_pending = 1;
 }
 
-static void commit_segments(AVFormatContext *s, int force);
+/* How commit_segments() treats a variant that has not reached segment n. */
+enum HLSBridgeCommit {
+    HLSBRIDGE_COMMIT_WAIT,           ///< wait for it
+    HLSBRIDGE_COMMIT_WITHOUT,        ///< the others list theirs (queue full)
+    HLSBRIDGE_COMMIT_FINAL,          ///< the stream ended: n is listed nowhere
+};
+
+static void commit_segments(AVFormatContext *s, enum HLSBridgeCommit mode);
 
 /* Frees what a queued entry holds. */
 static void free_done(HLSBridgeDone *d)
@@ -440,7 +450,7 @@ static void queue_done(HLSBridgeVariant *v, const HLSBridgeDone *what,
     HLSBridgeDone *d;
 
     if (v->nb_done == HLSBRIDGE_MAX_DONE)
-        commit_segments(v->s, 1);
+        commit_segments(v->s, HLSBRIDGE_COMMIT_WITHOUT);
     if (v->nb_done == HLSBRIDGE_MAX_DONE) {
         c->err = AVERROR_BUG;
         return;
@@ -455,7 +465,7 @@ static void queue_done(HLSBridgeVariant *v, const HLSBridgeDone *what,
         return;
     }
     v->nb_done++;
-    commit_segments(v->s, 0);
+    commit_segments(v->s, HLSBRIDGE_COMMIT_WAIT);
 }
 
 /*
@@ -570,12 +580,12 @@ static int variant_passed(const HLSBridgeVariant *v, int64_t n)
 /*
  * Segment number n of the ladder is decided when every variant has closed
  * (or lost) its segment n, or is past n without one (it was dropping
- * media); with force, a variant that has not reached n yet is left out.
- * Returns 1 when decided, with *lost set when a variant lost it or has
- * none: then it is listed nowhere, so that a media sequence number means
- * the same media interval in every variant's playlist.
+ * media); else as `mode` says. Returns 1 when decided, with *lost set when
+ * a variant lost it or has none: then it is listed nowhere, so that a media
+ * sequence number means the same media interval in every variant's
+ * playlist (and the playlists can be continued together, append_list).
  */
-static int segment_decided(AVFormatContext *s, int64_t n, int force,
+static int segment_decided(AVFormatContext *s, int64_t n, enum HLSBridgeCommit mode,
                            int *lost, int *discont)
 {
     HLSBridgeContext *c = s->priv_data;
@@ -586,9 +596,9 @@ static int segment_decided(AVFormatContext *s, int64_t n, int force,
         if (v->nb_done && v->done[0].number == n) {
             *lost    |= v->done[0].lost;
             *discont |= v->done[0].discont;
-        } else if (variant_passed(v, n)) {
+        } else if (variant_passed(v, n) || mode == HLSBRIDGE_COMMIT_FINAL) {
             *lost = 1;
-        } else if (!force) {
+        } else if (mode == HLSBRIDGE_COMMIT_WAIT) {
             return 0;
         }
     }
@@ -672,8 +682,8 @@ static void commit_number(AVFormatContext *s, int64_t n, int lost, int discont)
         } else {
             if (!d.lost)
                 av_log(s, AV_LOG_WARNING, "Segment '%s' is not published: "
-                       "another variant lost its segment %"PRId64", and the "
-                       "variants list the same segments\n", d.url, n);
+                       "another variant lost or has no segment %"PRId64", and "
+                       "the variants list the same segments\n", d.url, n);
             discard_file(v, d.url);
         }
         free_done(&d);
@@ -686,9 +696,10 @@ static void update_multivariant(AVFormatContext *s, hlsbridge_multivariant_mode 
 /*
  * Publishes the segments that every variant has decided, oldest first:
  * segment n is listed in all variants or in none (see segment_decided()).
- * With force, the oldest waiting one is decided whatever the others do.
+ * With another mode than HLSBRIDGE_COMMIT_WAIT, the oldest waiting one is
+ * decided whatever the others do.
  */
-static void commit_segments(AVFormatContext *s, int force)
+static void commit_segments(AVFormatContext *s, enum HLSBridgeCommit mode)
 {
     HLSBridgeContext *c = s->priv_data;
 
@@ -700,10 +711,11 @@ static void commit_segments(AVFormatContext *s, int force)
         for (int i = 0; i < c->nb_variants; i++)
             if (c->variants[i]->nb_done)
                 n = FFMIN(n, c->variants[i]->done[0].number);
-        if (n == INT64_MAX || !segment_decided(s, n, force, &lost, &discont))
+        if (n == INT64_MAX || !segment_decided(s, n, mode, &lost, &discont))
             return;
         commit_number(s, n, lost, discont);
-        force = 0;
+        if (mode == HLSBRIDGE_COMMIT_WITHOUT)
+            mode = HLSBRIDGE_COMMIT_WAIT;
         c->commits++;
         update_multivariant(s, c->master_pl_publish_rate &&
                                !(c->commits % c->master_pl_publish_rate) ?
@@ -1235,6 +1247,8 @@ static av_cold int open_playlist(HLSBridgeVariant *v)
      * hold; left at its default, only the hold counts. */
     if (av_opt_is_set_to_default_by_name(c, "hls_delete_threshold", 0) == 0)
         opts.keep_removed_segments = c->delete_threshold;
+    opts.resume          = !!(c->flags & HLSBRIDGE_FLAG_APPEND_LIST);
+    opts.resume_ended    = c->append_ended;
     opts.log_callback    = core_log;
     opts.log_opaque      = s;
     switch (c->playlist_type) {
@@ -1602,7 +1616,6 @@ static const struct {
     { HLSBRIDGE_FLAG_SINGLE_FILE,     { "single_file", "byte-range segments in one file are not supported yet" } },
     { HLSBRIDGE_FLAG_ROUND_DURATIONS, { "round_durations", "integer EXTINF values would drift from the media time; durations are printed to the millisecond so that they never do" } },
     { HLSBRIDGE_FLAG_SPLIT_BY_TIME,   { "split_by_time", "segments start with a key frame of the reference stream" } },
-    { HLSBRIDGE_FLAG_APPEND_LIST,     { "append_list", "continuing an existing playlist is not supported yet" } },
     { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_INDEX,    { "second_level_segment_index", "adding the segment number to strftime names is not supported yet" } },
     { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_DURATION, { "second_level_segment_duration", "adding the segment duration to strftime names is not supported yet" } },
     { HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_SIZE,     { "second_level_segment_size", "adding the segment size to strftime names is not supported yet" } },
@@ -1713,6 +1726,27 @@ static av_cold int apply_hls_options(AVFormatContext *s)
     return 0;
 }
 
+/* append_list with the options it cannot go with. */
+static av_cold int check_append(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+
+    if (!(c->flags & HLSBRIDGE_FLAG_APPEND_LIST))
+        return c->append_ended ? refuse_alone(s, "append_ended", "-hls_flags append_list") : 0;
+    if (c->playlist_type == HLSBRIDGE_TYPE_VOD) {
+        av_log(s, AV_LOG_ERROR, "hls_flags append_list: a vod playlist is complete; "
+               "it cannot be continued\n");
+        return AVERROR(EINVAL);
+    }
+    if (c->enc_opts.enabled) {
+        av_log(s, AV_LOG_ERROR, "hls_flags append_list with hls_enc: a new key would "
+               "replace the key file that the listed segments name; use "
+               "hls_key_info_file with a key URI of its own\n");
+        return AVERROR(EINVAL);
+    }
+    return 0;
+}
+
 /*
  * Checks what needs no file: the output name, hls_time, the streams, the
  * segment container (whose file extension goes to *ext) and the options
@@ -1775,7 +1809,7 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
     if (c->init_time > 0 && !c->list_size)
         return refuse_alone(s, "hls_init_time", "a live playlist with hls_list_size > 0: "
                             "it sets the duration of its first hls_list_size segments");
-    if ((ret = check_hls_compat(s)) < 0)
+    if ((ret = check_hls_compat(s)) < 0 || (ret = check_append(s)) < 0)
         return ret;
     return check_segment_options(s);
 }
@@ -1933,7 +1967,7 @@ static av_cold int probe_segmenter(HLSBridgeVariant *v)
     avformat_free_context(v->seg);
     v->seg         = NULL;
     v->probing     = 0;
-    v->init.count  = 0;
+    v->init.count  = v->init.base;
     v->state       = HLSBRIDGE_STARTING;
     return ret;
 }
@@ -1952,6 +1986,7 @@ static av_cold HLSBridgeVariant *add_variant(AVFormatContext *s, const char *nam
     v->index      = c->nb_variants - 1;
     v->name       = av_strdup(name);
     v->switch_pts = AV_NOPTS_VALUE;
+    v->pdt_floor_ms = HLSBRIDGE_NO_PDT;
     v->enc.info_file = c->enc_opts.info_file;
     v->enc.enabled   = c->enc_opts.enabled;
     v->enc.key_hex   = c->enc_opts.key_hex;
@@ -2190,17 +2225,217 @@ static av_cold int choose_leader(const HLSBridgeContext *c)
 /* A variant's outputs, in the order a failure should stop at: the playlist
  * (and its directory), the segment directory, the key, the segment muxer
  * (which opens the first segment file). */
-static av_cold int open_variant(HLSBridgeVariant *v)
+/*
+ * Without append_list, a playlist already at the output is replaced from
+ * start_number on: players still watching it see the media sequence go back
+ * (RFC 8216 6.2.1 forbids it), so it is said, naming the option that
+ * continues it instead.
+ */
+static av_cold void warn_going_back(HLSBridgeVariant *v)
 {
     HLSBridgeContext *c = v->s->priv_data;
-    int ret;
+    hlsbridge_resume_info info;
+    char err[256];
+
+    if (hlsbridge_playlist_read_info(v->playlist_path, &info, err, sizeof(err)) < 0)
+        return;
+    if (info.next_media_sequence > (uint64_t)c->start_number && !info.ended)
+        av_log(v->s, AV_LOG_WARNING, "Playlist '%s' exists and reaches media sequence "
+               "%"PRIu64"; this stream replaces it from %"PRId64", so players still "
+               "watching it see the sequence go back: -hls_flags append_list "
+               "continues it instead\n", v->playlist_path, info.next_media_sequence,
+               c->start_number);
+    hlsbridge_resume_info_free(&info);
+}
+
+/* A playlist of ours at path that has EXT-X-ENDLIST. */
+static av_cold int has_ended(const char *path)
+{
+    hlsbridge_resume_info info;
+    char err[256];
+    int ended;
+
+    if (hlsbridge_playlist_read_info(path, &info, err, sizeof(err)) < 0)
+        return 0;
+    ended = info.ended;
+    hlsbridge_resume_info_free(&info);
+    return ended;
+}
+
+/*
+ * The number in a segment name made from tmpl (number_segment_name()): the
+ * digits where the template has its %d; -1 when name does not match it.
+ * Only the file names are compared (a URI's directory is the playlist's
+ * view of the same place).
+ */
+static int64_t number_of_name(const char *tmpl, const char *name)
+{
+    const char *t = av_basename(tmpl), *n = av_basename(name);
+    int64_t number = -1;
+
+    while (*t) {
+        if (t[0] == '%' && t[1] == '%') {
+            if (*n++ != '%')
+                return -1;
+            t += 2;
+        } else if (*t == '%') {
+            t = strchr(t, 'd') + 1;
+            if (!av_isdigit(*n))
+                return -1;
+            for (number = 0; av_isdigit(*n) && number < INT64_MAX / 10 - 9; n++)
+                number = number * 10 + (*n - '0');
+        } else if (*t++ != *n++) {
+            return -1;
+        }
+    }
+    return *n ? -1 : number;
+}
+
+/*
+ * Segment files at numbers from n on that no playlist lists: what the killed
+ * run was writing (or had closed but not listed yet). With delete_segments
+ * the core removes them, else they are left and said. Returns the first
+ * number past them.
+ */
+static av_cold int64_t clear_orphans(HLSBridgeVariant *v, int64_t n)
+{
+    HLSBridgeContext *c = v->s->priv_data;
+
+    for (int k = 0; k < HLSBRIDGE_MAX_DONE + 2; k++, n++) {
+        char *name = number_segment_name(v->segment_filename, n);
+        const char *path = name ? local_path(name) : NULL;
+        if (!path || avio_check(name, AVIO_FLAG_READ) < 0) {
+            av_free(name);
+            return n;
+        }
+        if (c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS) {
+            av_log(v->s, AV_LOG_INFO, "append_list: removing '%s', which the "
+                   "playlist does not list\n", path);
+            hlsbridge_playlist_discard_segment(v->pl, path);
+        } else {
+            av_log(v->s, AV_LOG_WARNING, "append_list: '%s' is not listed by the "
+                   "playlist (a segment not finished when the last run stopped); "
+                   "left in place, never listed\n", path);
+        }
+        av_free(name);
+    }
+    return n;
+}
+
+/* fMP4: the first init file name that no file has yet, so that one the old
+ * playlist names is never rewritten. */
+static av_cold int free_init_name(HLSBridgeVariant *v)
+{
+    for (;;) {
+        char *name = init_file_name(v->init_template, v->init.base);
+        int exists;
+        if (!name)
+            return AVERROR(ENOMEM);
+        exists = avio_check(name, AVIO_FLAG_READ) >= 0;
+        av_free(name);
+        if (!exists) {
+            v->init.count = v->init.base;
+            return 0;
+        }
+        v->init.base++;
+    }
+}
+
+/* What v's playlist continues: nothing (a new stream), or where it stands. */
+static av_cold int resumed_variant(HLSBridgeVariant *v, hlsbridge_resume_info *info)
+{
+    int ret = hlsbridge_playlist_get_resume_info(v->pl, info);
+
+    if (ret < 0)
+        return ret;
+    if (info->resumed)
+        av_log(v->s, AV_LOG_INFO, "append_list: continuing '%s' at media sequence "
+               "%"PRIu64" (%zu segments listed%s)\n", v->playlist_path,
+               info->next_media_sequence, info->segments,
+               info->ended ? ", EXT-X-ENDLIST removed" : "");
+    return 0;
+}
+
+/*
+ * append_list: every variant continues its playlist, all from the same
+ * media sequence (a variant without a playlist, or at another point, fails
+ * here), with a discontinuity at the junction. Segment files are numbered
+ * after the last listed one and any file left beyond it, in every variant
+ * alike; fMP4 init files after the existing ones.
+ */
+static av_cold int resume_ladder(AVFormatContext *s)
+{
+    HLSBridgeContext *c = s->priv_data;
+    hlsbridge_resume_info first = { 0 };
+    int64_t next = c->start_number;
+    int ret = 0;
+
+    for (int i = 0; i < c->nb_variants && ret >= 0; i++) {
+        HLSBridgeVariant *v = c->variants[i];
+        hlsbridge_resume_info info;
+        int64_t last;
+        if ((ret = resumed_variant(v, &info)) < 0)
+            break;
+        if (!i)
+            first = info;
+        if (info.resumed != first.resumed ||
+            info.next_media_sequence != first.next_media_sequence) {
+            av_log(s, AV_LOG_ERROR, "append_list: the playlist of variant '%s' %s, "
+                   "that of variant '%s' %s; the variants cannot continue together\n",
+                   v->name, info.resumed ? "exists" : "does not exist",
+                   c->variants[0]->name, first.resumed ? "exists" : "does not exist");
+            if (info.resumed && first.resumed)
+                av_log(s, AV_LOG_ERROR, "append_list: they end at media sequence "
+                       "%"PRIu64" and %"PRIu64"\n", info.next_media_sequence,
+                       first.next_media_sequence);
+            ret = AVERROR(EINVAL);
+        } else if (info.resumed) {
+            v->discont_pending = 1;
+            v->pdt_floor_ms    = info.pdt_end_ms;
+            last = info.last_uri && !c->strftime ?
+                   number_of_name(v->segment_filename, info.last_uri) : -1;
+            if (last >= 0)
+                next = FFMAX(next, clear_orphans(v, last + 1));
+            if (v->init_template)
+                ret = free_init_name(v);
+        }
+        if (i)
+            hlsbridge_resume_info_free(&info);
+    }
+    hlsbridge_resume_info_free(&first);
+    c->start_number = next;
+    return ret;
+}
+
+/* A variant's playlist (and its directory); with append_list, the one it
+ * continues. */
+static av_cold int open_variant_playlist(HLSBridgeVariant *v)
+{
+    HLSBridgeContext *c = v->s->priv_data;
 
     v->ref_stream = select_reference_stream(v);
     v->init_phase = c->init_time > 0 && c->list_size > 0;
     if (c->flags & HLSBRIDGE_FLAG_DISCONT_START)
         v->discont_pending = 1;
-    if ((ret = open_playlist(v)) < 0 ||
-        (ret = prepare_segment_dir(v)) < 0 ||
+    if (!(c->flags & HLSBRIDGE_FLAG_APPEND_LIST))
+        warn_going_back(v);
+    else if (!c->append_ended && has_ended(v->playlist_path)) {
+        av_log(v->s, AV_LOG_ERROR, "append_list: '%s' has EXT-X-ENDLIST: the stream it "
+               "describes ended, and players may have stopped reloading it; "
+               "-append_ended 1 continues it all the same\n", v->playlist_path);
+        return AVERROR(EINVAL);
+    }
+    return open_playlist(v);
+}
+
+/* The rest of a variant's outputs, in the order a failure should stop at:
+ * the segment directory, the key, the segment muxer (which opens the first
+ * segment file). */
+static av_cold int open_variant(HLSBridgeVariant *v)
+{
+    int ret;
+
+    if ((ret = prepare_segment_dir(v)) < 0 ||
         (ret = setup_encryption(v)) < 0 ||
         (ret = missing_parameters(v) >= 0 ? probe_segmenter(v) : open_segmenter(v)) < 0)
         return ret;
@@ -2238,7 +2473,6 @@ static av_cold int open_master(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
     hlsbridge_multivariant_options opts;
-    int ret;
 
     if (!c->master_pl_name)
         return 0;
@@ -2272,6 +2506,11 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
         return ret;
     if (!c->master_pl_name && c->master_pl_publish_rate)
         return refuse_alone(s, "master_pl_publish_rate", "master_pl_name");
+    for (int i = 0; i < c->nb_variants; i++)
+        if ((ret = open_variant_playlist(c->variants[i])) < 0)
+            return ret;
+    if ((c->flags & HLSBRIDGE_FLAG_APPEND_LIST) && (ret = resume_ladder(s)) < 0)
+        return ret;
     for (int i = 0; i < c->nb_variants; i++)
         if ((ret = open_variant(c->variants[i])) < 0)
             return ret;
@@ -2309,7 +2548,8 @@ static void track_reference_packet(HLSBridgeVariant *v, const AVPacket *pkt)
     v->pkt.pts    = pkt->pts;
 
     if (!v->have_ref) {
-        v->pdt_anchor_ms    = wall_ms();
+        /* A continued playlist's date-times go on, never back. */
+        v->pdt_anchor_ms    = FFMAX(wall_ms(), v->pdt_floor_ms);
         v->pdt_anchor_media = 0;
         return;
     }
@@ -2438,7 +2678,7 @@ static int segmenter_failed(HLSBridgeVariant *v, int err)
     /* Its number is used, as every variant's segment of that time. */
     if (v->segments_opened == v->start_opened) {
         v->segments_opened++;
-        commit_segments(v->s, 0);
+        commit_segments(v->s, HLSBRIDGE_COMMIT_WAIT);
     }
     segment_reset(&v->cur);
     v->discont_pending = 1;
@@ -3019,10 +3259,9 @@ static int hlsbridge_write_trailer(AVFormatContext *s)
 
     for (int i = 0; i < c->nb_variants; i++)
         trailer_ret = FFMIN(trailer_ret, end_segmenter(c->variants[i]));
-    /* What waits for a variant that ended early is decided now. */
-    for (int i = 0; i < c->nb_variants; i++)
-        while (c->variants[i]->nb_done)
-            commit_segments(s, 1);
+    /* What waits for a variant that ended early is decided now: a last
+     * segment that not every variant has is listed by none. */
+    commit_segments(s, HLSBRIDGE_COMMIT_FINAL);
     for (int i = 0; i < c->nb_variants; i++)
         ret = FFMIN(ret, finish_variant(c->variants[i]));
     if (ret < 0)
@@ -3141,6 +3380,8 @@ static const AVOption options[] = {
     { "mpegts", "MPEG-TS segments (.ts)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_SEGMENT_MPEGTS }, INT_MIN, INT_MAX, E, .unit = "segment_type" },
     { "fmp4", "fragmented MP4 (CMAF) segments (.m4s) with an init section (EXT-X-MAP)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_SEGMENT_FMP4 }, INT_MIN, INT_MAX, E, .unit = "segment_type" },
     { "hls_fmp4_init_filename", "set the fMP4 init file name, beside the playlist unless it has a directory; a new init section after a change of codec parameters gets _1, _2... before the extension", OFFSET(init_filename), AV_OPT_TYPE_STRING, { .str = "init.mp4" }, 0, 0, E },
+    { "append_list", "continue the playlist at the output (written by hlsbridge): sequences, numbering, window and target duration go on, the first new segment starts a discontinuity", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_APPEND_LIST }, 0, UINT_MAX, E, .unit = "flags" },
+    { "append_ended", "with append_list: also continue a live or event playlist that has EXT-X-ENDLIST (the tag goes); without it such a playlist is refused", OFFSET(append_ended), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
     { "temp_file",         "accepted: every playlist is written to a temp file, fsynced and renamed anyway", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_TEMP_FILE }, 0, UINT_MAX, E, .unit = "flags" },
     { "omit_endlist",      "write no EXT-X-ENDLIST when the stream ends (live and event playlists)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_OMIT_ENDLIST }, 0, UINT_MAX, E, .unit = "flags" },
     { "independent_segments", "add EXT-X-INDEPENDENT-SEGMENTS: every segment starts with a key frame (always with fmp4)", 0, AV_OPT_TYPE_CONST, { .i64 = HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS }, 0, UINT_MAX, E, .unit = "flags" },
@@ -3167,7 +3408,6 @@ static const AVOption options[] = {
     HLS_FLAG("single_file", HLSBRIDGE_FLAG_SINGLE_FILE),
     HLS_FLAG("round_durations", HLSBRIDGE_FLAG_ROUND_DURATIONS),
     HLS_FLAG("split_by_time", HLSBRIDGE_FLAG_SPLIT_BY_TIME),
-    HLS_FLAG("append_list", HLSBRIDGE_FLAG_APPEND_LIST),
     HLS_FLAG("second_level_segment_index", HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_INDEX),
     HLS_FLAG("second_level_segment_duration", HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_DURATION),
     HLS_FLAG("second_level_segment_size", HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_SIZE),

@@ -307,6 +307,7 @@ void FillResumeInfo(const hlsbridge::ResumeInfo& r, hlsbridge_resume_info* info)
   out.discontinuity_sequence = r.discontinuity_sequence;
   out.target_duration = r.target_duration;
   out.ended = r.was_ended ? 1 : 0;
+  out.pdt_end_ms = r.pdt_end_ms.value_or(HLSBRIDGE_NO_PDT);
   out.last_uri = DupOrNullC(r.last_uri);
   try {
     out.map_uri = DupOrNullC(r.map_uri);
@@ -359,8 +360,12 @@ int hlsbridge_playlist_read_info(const char* path, hlsbridge_resume_info* info, 
     r.target_duration = read.target_duration;
     r.was_ended = read.ended;
     if (!read.segments.empty()) {
-      r.last_uri = read.segments.back().uri;
-      r.map_uri = read.segments.back().map_uri;
+      const hlsbridge::ReadSegment& last = read.segments.back();
+      r.last_uri = last.uri;
+      r.map_uri = last.map_uri;
+      if (last.program_date_time_ms) {
+        r.pdt_end_ms = *last.program_date_time_ms + last.duration_ms;
+      }
     }
     FillResumeInfo(r, info);
     return 0;

@@ -238,6 +238,11 @@ void Playlist::Resume(const ReadPlaylist& read) {
   resume_info_.was_ended = read.ended;
   resume_info_.last_uri = read.segments.empty() ? "" : read.segments.back().uri;
   resume_info_.map_uri = map_ ? map_->uri : "";
+  resume_info_.map_file = map_ ? map_->file_path : "";
+  if (!read.segments.empty() && read.segments.back().program_date_time_ms) {
+    resume_info_.pdt_end_ms =
+        *read.segments.back().program_date_time_ms + read.segments.back().duration_ms;
+  }
 }
 
 Status Playlist::PrepareDirectory(const std::string& file_path) const {

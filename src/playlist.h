@@ -81,6 +81,9 @@ struct ResumeInfo {
   bool was_ended = false;      // it had EXT-X-ENDLIST
   std::string last_uri;        // its last segment's URI as printed ("" if none)
   std::string map_uri;         // the EXT-X-MAP in force at its end ("" if none)
+  std::string map_file;        // its local file ("" if none or not local)
+  // Program date-time at the end of its last segment, when that has one.
+  std::optional<int64_t> pdt_end_ms;
 };
 
 struct ReadPlaylist;

@@ -29,7 +29,12 @@ SegmentInput InputOf(const SegmentFile& f) {
 }  // namespace
 
 Publisher::Publisher(Playlist* playlist, Env* env, PublisherOptions options)
-    : playlist_(playlist), env_(env), options_(Sanitized(options)) {}
+    : playlist_(playlist),
+      env_(env),
+      options_(Sanitized(options)),
+      // A continued playlist's map in force: a new init section with the
+      // same bytes keeps it (see SetMap()).
+      map_file_(playlist->resume_info().map_file) {}
 
 Publisher::~Publisher() {
   {

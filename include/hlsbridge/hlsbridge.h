@@ -595,6 +595,9 @@ typedef struct {
     int ended;                       /* it has EXT-X-ENDLIST */
     char *last_uri;                  /* its last segment's URI as printed; NULL if none */
     char *map_uri;                   /* the EXT-X-MAP in force at its end; NULL if none */
+    /* Program date-time at the end of its last segment (Unix ms), or
+     * HLSBRIDGE_NO_PDT: a continuing stream's date-times start no earlier. */
+    int64_t pdt_end_ms;
 } hlsbridge_resume_info;
 
 /* What hlsbridge_playlist_open() continued (resume): *info is filled (all

@@ -337,8 +337,9 @@ class HlsCompatTest(TempDirTest):
         "ignore_io_errors": "1", "headers": "X-A: b",
     }
     IMPLEMENTED_FLAGS = {"temp_file", "delete_segments", "discont_start", "omit_endlist",
-                         "program_date_time", "independent_segments", "periodic_rekey"}
-    REFUSED_FLAGS = {"single_file", "round_durations", "split_by_time", "append_list",
+                         "program_date_time", "independent_segments", "periodic_rekey",
+                         "append_list"}
+    REFUSED_FLAGS = {"single_file", "round_durations", "split_by_time",
                      "second_level_segment_index", "second_level_segment_duration",
                      "second_level_segment_size", "iframes_only"}
 
