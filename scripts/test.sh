@@ -168,7 +168,8 @@ for series in "${all_series[@]}"; do
     unittest_stage "e2e-$series" tests/e2e
     if [ -z "${SKIP_BROWSER:-}" ]; then
         for t in live event vod hostile live-fmp4 event-fmp4 vod-fmp4 live-av1 event-av1 \
-            discont-fmp4 event-aes event-aes-fmp4 rekey rekey-fmp4 ladder ladder-fmp4; do
+            discont-fmp4 event-aes event-aes-fmp4 rekey rekey-fmp4 ladder ladder-fmp4 \
+            restart restart-fmp4; do
             step "browser-$t-$series" bash tests/browser/run.sh "$t"
         done
     fi

@@ -209,8 +209,10 @@ function parsePlaylist(text) {
     segments: [], totalDuration: 0, maps: [],
   };
   let pending = null;
+  let discontinuity = false;
   for (const line of lines) {
     if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) out.mediaSequence = Number(line.split(':')[1]);
+    else if (line === '#EXT-X-DISCONTINUITY') discontinuity = true;
     else if (line.startsWith('#EXT-X-TARGETDURATION:')) out.targetDuration = Number(line.split(':')[1]);
     else if (line.startsWith('#EXT-X-PLAYLIST-TYPE:')) out.type = line.split(':')[1];
     else if (line === '#EXT-X-ENDLIST') out.endList = true;
@@ -218,9 +220,10 @@ function parsePlaylist(text) {
     else if (line.startsWith('#EXTINF:')) pending = parseFloat(line.slice(8));
     else if (line && !line.startsWith('#')) {
       check(pending !== null, `URI line without EXTINF: ${line}`);
-      out.segments.push({ uri: line, duration: pending });
+      out.segments.push({ uri: line, duration: pending, discontinuity });
       out.totalDuration += pending;
       pending = null;
+      discontinuity = false;
     }
   }
   return out;

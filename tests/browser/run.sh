@@ -7,8 +7,9 @@
 #
 # TEST: server live event vod hostile demo, and the fMP4 runs live-fmp4
 # event-fmp4 vod-fmp4 live-av1 event-av1 discont-fmp4, and the AES-128 runs
-# event-aes event-aes-fmp4 rekey rekey-fmp4, and the ABR ladder runs ladder
-# ladder-fmp4 (default: all, in that order). A -fmp4 run is the
+# event-aes event-aes-fmp4 rekey rekey-fmp4, the ABR ladder runs ladder
+# ladder-fmp4, and the encoder restart runs restart restart-fmp4 (default:
+# all, in that order). A -fmp4 run is the
 # test of that name with fMP4 segments (H.264 + AAC), an -av1 run the same
 # with AV1 + Opus, an -aes run with segments encrypted (a generated key).
 # Exits non-zero when any test fails; each failure says why on stderr.
@@ -22,7 +23,8 @@ export FFMPEG="${FFMPEG:-$HLSBRIDGE_ROOT/build/ffmpeg/bin/ffmpeg}"
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] ||
     tests=(server live event vod hostile demo live-fmp4 event-fmp4 vod-fmp4 live-av1
-        event-av1 discont-fmp4 event-aes event-aes-fmp4 rekey rekey-fmp4 ladder ladder-fmp4)
+        event-av1 discont-fmp4 event-aes event-aes-fmp4 rekey rekey-fmp4 ladder ladder-fmp4
+        restart restart-fmp4)
 
 ensure_packages chromium
 "$HLSBRIDGE_ROOT/web/install-deps.sh"
@@ -57,6 +59,7 @@ for t in "${tests[@]}"; do
     discont) cmd=(node "$here/discont.js") ;;
     rekey) cmd=(node "$here/rekey.js") ;;
     ladder) cmd=(node "$here/ladder.js") ;;
+    restart) cmd=(node "$here/restart.js") ;;
     *) die "unknown test '$t' (server live event vod hostile demo, -fmp4 -av1 -aes -aes-fmp4)" ;;
     esac
     log "browser test: $t"
