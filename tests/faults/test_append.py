@@ -47,6 +47,7 @@ class Watcher(threading.Thread):
         self.problems = []
         self.uri_of = {}      # (playlist, media sequence) -> URI
         self.digests = {}     # file path -> sha256 when first listed
+        self.listed = {}      # file path -> (playlist, Segment) when first listed
         self.last_seq = {}    # playlist -> media sequence of the last read
         self.discontinuous = {}  # (playlist, URI) -> carried EXT-X-DISCONTINUITY
         self.reads = 0
@@ -86,6 +87,7 @@ class Watcher(threading.Thread):
             file = ht.segment_path(path, seg.uri)
             if file not in self.digests and os.path.exists(file):
                 self.digests[file] = digest(file)
+                self.listed[file] = (path, seg)
 
     def finish(self):
         self.stop_event.set()
@@ -190,6 +192,13 @@ class KillRestartTest(unittest.TestCase):
         for path, first in watcher.digests.items():
             if os.path.exists(path):
                 self.assertEqual(digest(path), first, "%s was rewritten" % path)
+        # Every segment that was ever listed decodes whole (none is deleted
+        # here: no delete_segments).
+        for path, (playlist, seg) in sorted(watcher.listed.items()):
+            name = os.path.basename(os.path.dirname(playlist))
+            kinds = (name,) if name in ("video", "audio") else ("video", "audio")
+            init = ht.segment_path(playlist, seg.map_uri) if seg.map_uri else None
+            ht.check_segment_complete(path, seg.duration, ht.FPS, init, kinds)
         finals = [ht.read_playlist(p) for p in playlists]
         for path, pl in zip(playlists, finals):
             self.assertTrue(pl.endlist)
