@@ -63,6 +63,7 @@
 #include "avio.h"
 #include "internal.h"
 #include "mux.h"
+#include "urldecode.h"
 
 #define HLSBRIDGE_FLAG_DELETE_SEGMENTS   (1 << 0)
 #define HLSBRIDGE_FLAG_PROGRAM_DATE_TIME (1 << 1)
@@ -403,8 +404,8 @@ static char *remote_segment_uri(const char *url)
 
 /* Hands a file that will not be listed to the core, which removes it
  * after the segments handed over before it and marks the next listed
- * segment with a discontinuity; so does this muxer, for a segment that is
- * no local file. */
+ * segment with a discontinuity; this muxer marks the next one for a
+ * segment that is no local file. */
 static void discard_file(HLSBridgeVariant *v, const char *url)
 {
     const char *path = local_path(url);
@@ -412,7 +413,10 @@ static void discard_file(HLSBridgeVariant *v, const char *url)
     if (path && hlsbridge_playlist_discard_segment(v->pl, path) < 0)
         av_log(v->s, AV_LOG_WARNING, "Cannot remove '%s': %s\n", path,
                hlsbridge_playlist_error(v->pl));
-    v->discont_pending = 1;
+    /* The core marks the next segment it lists; a file it does not know of
+     * is marked here, at the next segment opened. */
+    if (!path)
+        v->discont_pending = 1;
 }
 
 /* How commit_segments() treats a variant that has not reached segment n. */
@@ -449,7 +453,8 @@ static void queue_done(HLSBridgeVariant *v, const HLSBridgeDone *what,
     HLSBridgeContext *c = v->s->priv_data;
     HLSBridgeDone *d;
 
-    if (v->nb_done == HLSBRIDGE_MAX_DONE)
+    /* A variant that waits for the others this long lets them go on. */
+    for (int k = 0; k < HLSBRIDGE_MAX_DONE && v->nb_done == HLSBRIDGE_MAX_DONE; k++)
         commit_segments(v->s, HLSBRIDGE_COMMIT_WITHOUT);
     if (v->nb_done == HLSBRIDGE_MAX_DONE) {
         c->err = AVERROR_BUG;
@@ -593,6 +598,10 @@ static int segment_decided(AVFormatContext *s, int64_t n, enum HLSBridgeCommit m
     *lost = *discont = 0;
     for (int i = 0; i < c->nb_variants; i++) {
         const HLSBridgeVariant *v = c->variants[i];
+        /* One that has not started yet (no media so far) joins later at
+         * the number of the moment (catch_up_number()). */
+        if (!v->segments_opened && !v->nb_done)
+            continue;
         if (v->nb_done && v->done[0].number == n) {
             *lost    |= v->done[0].lost;
             *discont |= v->done[0].discont;
@@ -736,6 +745,7 @@ static void end_segment(HLSBridgeVariant *v, const char *url, int close_ret,
     if (!v->cur.has_ref) {
         av_log(s, AV_LOG_WARNING, "Segment '%s' holds no packet of the "
                "reference stream; it is not published\n", url);
+        lose_segment(v, v->cur_number, url);
         return;
     }
 
@@ -743,6 +753,7 @@ static void end_segment(HLSBridgeVariant *v, const char *url, int close_ret,
     if (duration <= 0) {
         av_log(s, AV_LOG_WARNING, "Segment '%s' has no duration; it is not "
                "published\n", url);
+        lose_segment(v, v->cur_number, url);
         return;
     }
 
@@ -1950,17 +1961,18 @@ static int missing_parameters(const HLSBridgeVariant *v)
 }
 
 /*
- * fMP4 with codec parameters still missing: the segment muxer is built (its
- * options checked, the streams' time bases set) with its output in memory,
- * then freed; the first real one starts when the parameters have come (see
- * HLSBRIDGE_STARTING). No file is made.
+ * The segment muxer is built (its options checked, the streams' time bases
+ * set) with its output in memory, then freed, and the variant waits in
+ * HLSBRIDGE_STARTING: for codec parameters still missing (fMP4), or for its
+ * first key frame of the ladder. No file is made.
  */
 static av_cold int probe_segmenter(HLSBridgeVariant *v)
 {
     int ret;
 
-    av_log(v->s, AV_LOG_VERBOSE, "Stream #%d has no codec parameters yet: the "
-           "first init section waits for them\n", missing_parameters(v));
+    if (missing_parameters(v) >= 0)
+        av_log(v->s, AV_LOG_VERBOSE, "Stream #%d has no codec parameters yet: the "
+               "first init section waits for them\n", missing_parameters(v));
     v->probing = 1;
     ret = open_segmenter(v);
     v->state = HLSBRIDGE_CLOSING;
@@ -2266,29 +2278,33 @@ static av_cold int has_ended(const char *path)
  * The number in a segment name made from tmpl (number_segment_name()): the
  * digits where the template has its %d; -1 when name does not match it.
  * Only the file names are compared (a URI's directory is the playlist's
- * view of the same place).
+ * view of the same place), the URI's percent-encoding undone.
  */
-static int64_t number_of_name(const char *tmpl, const char *name)
+static int64_t number_of_name(const char *tmpl, const char *uri)
 {
-    const char *t = av_basename(tmpl), *n = av_basename(name);
+    char *name = ff_urldecode(av_basename(uri), 0);
+    const char *t = av_basename(tmpl), *n = name;
     int64_t number = -1;
 
-    while (*t) {
+    while (n && *t) {
         if (t[0] == '%' && t[1] == '%') {
             if (*n++ != '%')
-                return -1;
+                break;
             t += 2;
         } else if (*t == '%') {
             t = strchr(t, 'd') + 1;
             if (!av_isdigit(*n))
-                return -1;
+                break;
             for (number = 0; av_isdigit(*n) && number < INT64_MAX / 10 - 9; n++)
                 number = number * 10 + (*n - '0');
         } else if (*t++ != *n++) {
-            return -1;
+            break;
         }
     }
-    return *n ? -1 : number;
+    if (!n || *t || *n)
+        number = -1;
+    av_free(name);
+    return number;
 }
 
 /*
@@ -2301,7 +2317,8 @@ static av_cold int64_t clear_orphans(HLSBridgeVariant *v, int64_t n)
 {
     HLSBridgeContext *c = v->s->priv_data;
 
-    for (int k = 0; k < HLSBRIDGE_MAX_DONE + 2; k++, n++) {
+    /* Up to every segment the muxer and the core held when it stopped. */
+    for (int k = 0; k < 2 * HLSBRIDGE_MAX_DONE + 4; k++, n++) {
         char *name = number_segment_name(v->segment_filename, n);
         const char *path = name ? local_path(name) : NULL;
         if (!path || avio_check(name, AVIO_FLAG_READ) < 0) {
@@ -2322,23 +2339,21 @@ static av_cold int64_t clear_orphans(HLSBridgeVariant *v, int64_t n)
     return n;
 }
 
-/* fMP4: the first init file name that no file has yet, so that one the old
- * playlist names is never rewritten. */
+/* fMP4: init files are numbered past every existing one (within a run of
+ * missing names, one deleted with its segments), so that none that the
+ * old playlist names is ever rewritten. */
 static av_cold int free_init_name(HLSBridgeVariant *v)
 {
-    for (;;) {
-        char *name = init_file_name(v->init_template, v->init.base);
-        int exists;
+    for (int64_t n = 0; n <= v->init.base + 64; n++) {
+        char *name = init_file_name(v->init_template, n);
         if (!name)
             return AVERROR(ENOMEM);
-        exists = avio_check(name, AVIO_FLAG_READ) >= 0;
+        if (avio_check(name, AVIO_FLAG_READ) >= 0)
+            v->init.base = n + 1;
         av_free(name);
-        if (!exists) {
-            v->init.count = v->init.base;
-            return 0;
-        }
-        v->init.base++;
     }
+    v->init.count = v->init.base;
+    return 0;
 }
 
 /* What v's playlist continues: nothing (a new stream), or where it stands. */
@@ -2354,6 +2369,44 @@ static av_cold int resumed_variant(HLSBridgeVariant *v, hlsbridge_resume_info *i
                info->next_media_sequence, info->segments,
                info->ended ? ", EXT-X-ENDLIST removed" : "");
     return 0;
+}
+
+/*
+ * What v continues with: its segment files numbered after the last listed
+ * one and any file left past it (*next grows to that), its fMP4 init files
+ * after the existing ones; the same container as before; no key of the
+ * old run for segments in the clear.
+ */
+static av_cold int continue_variant(HLSBridgeVariant *v, const hlsbridge_resume_info *info,
+                                    int64_t *next)
+{
+    HLSBridgeContext *c = v->s->priv_data;
+    int64_t last = -1;
+    hlsbridge_key none = { 0 };
+    int ret;
+    int old_fmp4 = info->map_uri != NULL, new_fmp4 = v->init_template != NULL;
+
+    if (info->segments && old_fmp4 != new_fmp4) {
+        av_log(v->s, AV_LOG_ERROR, "append_list: '%s' lists %s segments, this stream "
+               "writes %s ones; continue it with the same hls_segment_type\n",
+               v->playlist_path, info->map_uri ? "fmp4" : "mpegts",
+               v->init_template ? "fmp4" : "mpegts");
+        return AVERROR(EINVAL);
+    }
+    if (!c->strftime && info->last_uri &&
+        (last = number_of_name(v->segment_filename, info->last_uri)) < 0) {
+        av_log(v->s, AV_LOG_ERROR, "append_list: the last segment of '%s', '%s', is not "
+               "named by hls_segment_filename '%s'; continue it with the same names\n",
+               v->playlist_path, info->last_uri, v->segment_filename);
+        return AVERROR(EINVAL);
+    }
+    if (!c->strftime)
+        *next = FFMAX(*next, clear_orphans(v, last >= 0 ? last + 1 : *next));
+    /* Segments in the clear after encrypted ones: EXT-X-KEY:METHOD=NONE. */
+    if (info->key_in_force && !c->enc_opts.info_file && !c->enc_opts.enabled &&
+        (ret = hlsbridge_playlist_submit_key(v->pl, &none)) < 0)
+        return ret;
+    return v->init_template ? free_init_name(v) : 0;
 }
 
 /*
@@ -2373,7 +2426,6 @@ static av_cold int resume_ladder(AVFormatContext *s)
     for (int i = 0; i < c->nb_variants && ret >= 0; i++) {
         HLSBridgeVariant *v = c->variants[i];
         hlsbridge_resume_info info;
-        int64_t last;
         if ((ret = resumed_variant(v, &info)) < 0)
             break;
         if (!i)
@@ -2392,12 +2444,7 @@ static av_cold int resume_ladder(AVFormatContext *s)
         } else if (info.resumed) {
             v->discont_pending = 1;
             v->pdt_floor_ms    = info.pdt_end_ms;
-            last = info.last_uri && !c->strftime ?
-                   number_of_name(v->segment_filename, info.last_uri) : -1;
-            if (last >= 0)
-                next = FFMAX(next, clear_orphans(v, last + 1));
-            if (v->init_template)
-                ret = free_init_name(v);
+            ret = continue_variant(v, &info, &next);
         }
         if (i)
             hlsbridge_resume_info_free(&info);
@@ -2433,12 +2480,22 @@ static av_cold int open_variant_playlist(HLSBridgeVariant *v)
  * segment file). */
 static av_cold int open_variant(HLSBridgeVariant *v)
 {
+    HLSBridgeContext *c = v->s->priv_data;
     int ret;
 
+    /* The segment muxer is built in memory first, so that options it
+     * refuses fail before a key or a segment file is written. The leader's
+     * starts now; the others' at their first key frame of the ladder
+     * (start_when_ready()), numbered as the leader's segment of that time. */
     if ((ret = prepare_segment_dir(v)) < 0 ||
-        (ret = setup_encryption(v)) < 0 ||
-        (ret = missing_parameters(v) >= 0 ? probe_segmenter(v) : open_segmenter(v)) < 0)
+        (ret = probe_segmenter(v)) < 0 ||
+        (ret = setup_encryption(v)) < 0)
         return ret;
+    if (v == c->variants[c->leader] && missing_parameters(v) < 0) {
+        v->state = HLSBRIDGE_WRITING;
+        if ((ret = open_segmenter(v)) < 0)
+            return ret;
+    }
     init_reference_clock(v);
     av_log(v->s, AV_LOG_VERBOSE, "Playlist '%s', segments '%s', reference stream "
            "#%d, libhlsbridge %s\n", v->playlist_path, v->segment_filename,
@@ -2511,11 +2568,11 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
             return ret;
     if ((c->flags & HLSBRIDGE_FLAG_APPEND_LIST) && (ret = resume_ladder(s)) < 0)
         return ret;
+    c->leader       = choose_leader(c);
+    c->ladder_start = AV_NOPTS_VALUE;
     for (int i = 0; i < c->nb_variants; i++)
         if ((ret = open_variant(c->variants[i])) < 0)
             return ret;
-    c->leader       = choose_leader(c);
-    c->ladder_start = AV_NOPTS_VALUE;
     return open_master(s);
 }
 
@@ -2563,7 +2620,10 @@ static void track_reference_packet(HLSBridgeVariant *v, const AVPacket *pkt)
                av_ts2timestr(pkt->pts, &v->ref_tb));
         v->pkt.jump         = 1;
         v->discont_pending  = 1;
-        v->pdt_anchor_ms    = wall_ms();
+        /* Date-times go on from the wall clock, never back. */
+        v->pdt_anchor_ms    = FFMAX(wall_ms(), v->pdt_anchor_ms +
+                                    av_rescale_q(media_now - v->pdt_anchor_media,
+                                                 v->ref_tb, (AVRational){ 1, 1000 }));
         v->pdt_anchor_media = media_now;
     }
 }
@@ -3032,6 +3092,8 @@ static int add_rendition(HLSBridgeVariant *v, int group_default)
  * group says default:yes: then it is the group's default. */
 static int group_default(const HLSBridgeContext *c, const HLSBridgeVariant *v)
 {
+    if (v->kind != HLSBRIDGE_VARIANT_AUDIO)
+        return 0;
     for (int i = 0; i < c->nb_variants; i++) {
         const HLSBridgeVariant *o = c->variants[i];
         if (o->kind == HLSBRIDGE_VARIANT_AUDIO && !strcmp(o->agroup, v->agroup) &&

@@ -34,9 +34,14 @@ int Record(hlsbridge_playlist* pl, const Status& s) {
   return s.ToNegativeErrno();
 }
 
+// Also called from catch handlers: a message that does not fit in memory
+// leaves the code alone.
 int RecordMessage(hlsbridge_playlist* pl, int code, const char* message) {
-  hlsbridge::MutexLock l(&pl->mu);
-  pl->last_error = message;
+  try {
+    hlsbridge::MutexLock l(&pl->mu);
+    pl->last_error = message;
+  } catch (...) {
+  }
   return code;
 }
 

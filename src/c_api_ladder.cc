@@ -31,14 +31,24 @@ int Record(hlsbridge_multivariant* mv, const Status& s) {
   return s.ToNegativeErrno();
 }
 
+// Records a message that may not fit in memory: then the code alone.
+int RecordQuietly(hlsbridge_multivariant* mv, int code, const char* message) {
+  try {
+    hlsbridge::MutexLock l(&mv->mu);
+    mv->last_error = message;
+  } catch (...) {
+  }
+  return code;
+}
+
 template <typename Fn>
 int Guard(hlsbridge_multivariant* mv, Fn&& fn) {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
-    return Record(mv, Status::NoMemory("out of memory"));
+    return RecordQuietly(mv, -ENOMEM, "out of memory");
   } catch (...) {
-    return Record(mv, Status::InvalidArgument("unknown internal error"));
+    return RecordQuietly(mv, -EIO, "unknown internal error");
   }
 }
 
@@ -186,11 +196,13 @@ int hlsbridge_multivariant_open(const hlsbridge_multivariant_options* opts,
 
 int hlsbridge_multivariant_add(hlsbridge_multivariant* mv, const hlsbridge_rendition* r) {
   if (mv == nullptr) return -EINVAL;
-  if (r == nullptr || r->playlist == nullptr) {
-    return Record(mv, Status::InvalidArgument(
-                          mv->impl->path() + ": a rendition needs its media playlist"));
-  }
-  return Guard(mv, [&] { return Record(mv, mv->impl->Add(InputOf(*r))); });
+  return Guard(mv, [&] {
+    if (r == nullptr || r->playlist == nullptr) {
+      return Record(mv, Status::InvalidArgument(mv->impl->path() +
+                                                ": a rendition needs its media playlist"));
+    }
+    return Record(mv, mv->impl->Add(InputOf(*r)));
+  });
 }
 
 int hlsbridge_multivariant_update(hlsbridge_multivariant* mv,
@@ -308,6 +320,7 @@ void FillResumeInfo(const hlsbridge::ResumeInfo& r, hlsbridge_resume_info* info)
   out.target_duration = r.target_duration;
   out.ended = r.was_ended ? 1 : 0;
   out.pdt_end_ms = r.pdt_end_ms.value_or(HLSBRIDGE_NO_PDT);
+  out.key_in_force = r.key_in_force ? 1 : 0;
   out.last_uri = DupOrNullC(r.last_uri);
   try {
     out.map_uri = DupOrNullC(r.map_uri);
@@ -363,6 +376,7 @@ int hlsbridge_playlist_read_info(const char* path, hlsbridge_resume_info* info, 
       const hlsbridge::ReadSegment& last = read.segments.back();
       r.last_uri = last.uri;
       r.map_uri = last.map_uri;
+      r.key_in_force = !last.key.empty() && last.key != "METHOD=NONE";
       if (last.program_date_time_ms) {
         r.pdt_end_ms = *last.program_date_time_ms + last.duration_ms;
       }

@@ -239,6 +239,7 @@ void Playlist::Resume(const ReadPlaylist& read) {
   resume_info_.last_uri = read.segments.empty() ? "" : read.segments.back().uri;
   resume_info_.map_uri = map_ ? map_->uri : "";
   resume_info_.map_file = map_ ? map_->file_path : "";
+  resume_info_.key_in_force = !key_.empty() && key_ != "METHOD=NONE";
   if (!read.segments.empty() && read.segments.back().program_date_time_ms) {
     resume_info_.pdt_end_ms =
         *read.segments.back().program_date_time_ms + read.segments.back().duration_ms;

@@ -84,6 +84,7 @@ struct ResumeInfo {
   std::string map_file;        // its local file ("" if none or not local)
   // Program date-time at the end of its last segment, when that has one.
   std::optional<int64_t> pdt_end_ms;
+  bool key_in_force = false;   // an AES-128 key applies to its last segment
 };
 
 struct ReadPlaylist;

@@ -598,6 +598,8 @@ typedef struct {
     /* Program date-time at the end of its last segment (Unix ms), or
      * HLSBRIDGE_NO_PDT: a continuing stream's date-times start no earlier. */
     int64_t pdt_end_ms;
+    /* An AES-128 key applies to its last segment. */
+    int key_in_force;
 } hlsbridge_resume_info;
 
 /* What hlsbridge_playlist_open() continued (resume): *info is filled (all

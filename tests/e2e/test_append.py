@@ -129,6 +129,56 @@ class AppendTest(TempDirTest):
                       "of variant 'video' exists; the variants cannot continue together", err)
 
 
+class AppendNamesTest(TempDirTest):
+    """The numbering goes on from names as the playlist prints them
+    (percent-encoded), and the key of the old run does not cover new
+    segments in the clear."""
+
+    def test_name_with_a_space(self):
+        out = self.path("index.m3u8")
+        args = ["-hls_list_size", "0", "-hls_segment_filename", self.path("seg a%d.ts")]
+        run_ffmpeg(stream(2, *args, "-hls_flags", "omit_endlist", out))
+        before = digests(self.dir)
+        run_ffmpeg(stream(2, *args, "-hls_flags", "append_list", out))
+        pl = read_playlist(out)
+        self.assertEqual([s.uri for s in pl.segments],
+                         ["seg%20a0.ts", "seg%20a1.ts", "seg%20a2.ts", "seg%20a3.ts"])
+        after = digests(self.dir)
+        self.assertEqual(after["seg a0.ts"], before["seg a0.ts"])
+        self.assertEqual(after["seg a1.ts"], before["seg a1.ts"])
+
+    def test_other_names_are_refused(self):
+        out = self.path("index.m3u8")
+        run_ffmpeg(stream(1, "-hls_flags", "omit_endlist", out))
+        rc, err = run_ffmpeg(stream(1, "-hls_flags", "append_list", "-hls_segment_filename",
+                                    self.path("other%d.ts"), out), check=False)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("append_list: the last segment of '%s', 'index0.ts', is not named by "
+                      "hls_segment_filename" % out, err)
+
+    def test_clear_segments_after_encrypted_ones(self):
+        out = self.path("index.m3u8")
+        with open(self.path("k.key"), "wb") as f:
+            f.write(bytes(range(16)))
+        with open(self.path("k.keyinfo"), "w") as f:
+            f.write("k.key\n%s\n" % self.path("k.key"))
+        args = ["-hls_list_size", "0", "-hls_playlist_type", "event"]
+        run_ffmpeg(stream(1, *args, "-hls_key_info_file", self.path("k.keyinfo"),
+                          "-hls_flags", "omit_endlist", out))
+        run_ffmpeg(stream(1, *args, "-hls_flags", "append_list", out))
+        pl = read_playlist(out)
+        self.assertIsNotNone(pl.segments[0].key)
+        self.assertIsNone(pl.segments[-1].key)
+        self.assertIn("#EXT-X-KEY:METHOD=NONE\n", pl.text)
+
+    def test_other_segment_type_is_refused(self):
+        out = self.path("index.m3u8")
+        run_ffmpeg(stream(1, "-hls_segment_type", "fmp4", "-hls_flags", "omit_endlist", out))
+        rc, err = run_ffmpeg(stream(1, "-hls_flags", "append_list", out), check=False)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("lists fmp4 segments, this stream writes mpegts ones", err)
+
+
 class AppendRefusalTest(TempDirTest):
     """What cannot be continued fails at init, naming why, and changes
     nothing on disk."""

@@ -238,6 +238,28 @@ class LadderFaultTest(TempDirTest):
             self.assertEqual(entries[1], ("index2.ts", True), lists)
 
 
+class MixedLadderTest(TempDirTest):
+    """A video variant with the audio group beside one without it (its own
+    audio muxed in): each STREAM-INF says what it carries."""
+
+    def test_group_and_muxed_variants(self):
+        args = ladder_args(extra=["-hls_playlist_type", "vod"])
+        args[args.index("-var_stream_map") + 1] = (
+            "v:0,agroup:aud,name:grouped v:1,name:plain v:2,a:0,name:muxed")
+        # a:0 is muxed into 'muxed'; the group needs a rendition of its own,
+        # so the second audio stream (the same sine) goes there.
+        i = args.index("hlsbridge") - 1
+        args[i:i] = ["-map", "1:a", "-c:a:1", "aac"]
+        args[args.index("-var_stream_map") + 1] += " a:1,agroup:aud,name:audio"
+        run_ffmpeg([*args, self.path("%v", "index.m3u8")])
+        master = read_multivariant_playlist(self.path("master.m3u8"))
+        attrs = {v.uri: v.attributes for v in master.variants}
+        self.assertEqual(attrs["grouped/index.m3u8"]["AUDIO"], "aud")
+        self.assertNotIn("AUDIO", attrs["plain/index.m3u8"])
+        self.assertEqual(attrs["muxed/index.m3u8"]["CODECS"].split(",")[1], "mp4a.40.2")
+        self.assertEqual([r.name for r in master.renditions], ["audio"])
+
+
 class LadderOptionTest(TempDirTest):
     """Bad ladders fail at init with a message naming the variant and the
     cause, and write nothing."""
