@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "playlist.h"
+#include "reader.h"
 #include "render.h"
 #include "test_util.h"
 
@@ -24,6 +25,7 @@ class RenderGoldenTest : public ::testing::Test {
     o.window_size = window;
     o.type = type;
     o.target_duration = target;
+    options_ = o;
     std::unique_ptr<Playlist> pl;
     Status s = Playlist::Open(o, &pl);
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -42,10 +44,32 @@ class RenderGoldenTest : public ::testing::Test {
   std::string WriteAndRead(Playlist* pl) {
     Status s = pl->Write();
     EXPECT_TRUE(s.ok()) << s.ToString();
-    return ReadFileOrDie(pl->path());
+    const std::string text = ReadFileOrDie(pl->path());
+    ExpectRoundTrip(text);
+    return text;
+  }
+
+  // Every golden text reads back (ReadOwnPlaylist), and one that has not
+  // ended, continued by a playlist of the same options (resume), is written
+  // again byte for byte.
+  void ExpectRoundTrip(const std::string& text) {
+    ReadPlaylist read;
+    Status s = ReadOwnPlaylist(text, "golden", &read);
+    ASSERT_TRUE(s.ok()) << s.ToString() << "\n" << text;
+    if (read.ended) return;
+    PlaylistOptions o = options_;
+    o.path = dir_.File("continued.m3u8");
+    o.resume = true;
+    testing::WriteFileOrDie(o.path, text);
+    std::unique_ptr<Playlist> pl;
+    s = Playlist::Open(o, &pl);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_TRUE(pl->Write().ok());
+    EXPECT_EQ(ReadFileOrDie(o.path), text);
   }
 
   ScratchDir dir_;
+  PlaylistOptions options_;  // of the last OpenPlaylist()
 };
 
 TEST_F(RenderGoldenTest, EmptyLivePlaylist) {
@@ -341,7 +365,17 @@ TEST(RenderTest, SubDirectoryAndUnreservedCharactersAreKept) {
   EXPECT_EQ(out, "%5Bx%5D%7By%7D%7C%5C%5E%60%3C%3E.ts");
 }
 
-// Render(Snapshot) itself against text: no Playlist, no disk.
+// Render(Snapshot) itself against text: no Playlist, no disk. Each text
+// must also read back (ReadOwnPlaylist).
+std::string Rendered(const Snapshot& snap) {
+  const std::string text = Render(snap);
+  ReadPlaylist read;
+  Status s = ReadOwnPlaylist(text, "golden", &read);
+  EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << text;
+  EXPECT_EQ(read.segments.size(), snap.segments.size());
+  return text;
+}
+
 RenderedSegment Seg(std::string uri, int64_t start_ms, int64_t end_ms,
                     std::optional<int64_t> pdt = {}, bool disc = false) {
   RenderedSegment s;
@@ -363,7 +397,7 @@ TEST(RenderSnapshotTest, LiveWindowWithSequencesDiscontinuityAndZonedDateTime) {
   snap.segments = {Seg("a.ts", 10000, 13999),
                    Seg("b%20c.ts", 13999, 17002, 1795498910284, true),
                    Seg("https://cdn/d.ts", 17002, 17003)};
-  EXPECT_EQ(Render(snap),
+  EXPECT_EQ(Rendered(snap),
             "#EXTM3U\n"
             "#EXT-X-VERSION:3\n"
             "#EXT-X-MEDIA-SEQUENCE:7\n"
@@ -388,12 +422,12 @@ TEST(RenderSnapshotTest, EventAndVodHeadersAndEndlist) {
       "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n"
       "#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
       "#EXTINF:2.000,\ns0.ts\n";
-  EXPECT_EQ(Render(snap), event);
+  EXPECT_EQ(Rendered(snap), event);
   snap.ended = true;
-  EXPECT_EQ(Render(snap), event + "#EXT-X-ENDLIST\n");
+  EXPECT_EQ(Rendered(snap), event + "#EXT-X-ENDLIST\n");
   // VOD carries no PLAYLIST-TYPE (it is rewritten after every segment).
   snap.type = PlaylistType::kVod;
-  EXPECT_EQ(Render(snap),
+  EXPECT_EQ(Rendered(snap),
             "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n"
             "#EXT-X-TARGETDURATION:2\n#EXTINF:2.000,\ns0.ts\n#EXT-X-ENDLIST\n");
 }
@@ -445,7 +479,7 @@ TEST(RenderTest, KeysAndMapsGolden) {
     seg.discontinuity = i == 3;
     snap.segments.push_back(seg);
   }
-  EXPECT_EQ(Render(snap),
+  EXPECT_EQ(Rendered(snap),
             "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:2\n"
             "#EXT-X-MAP:URI=\"init.mp4\"\n"
             "#EXT-X-KEY:" + k1 + "\n#EXTINF:2.000,\ns0.m4s\n#EXTINF:2.000,\ns1.m4s\n"
