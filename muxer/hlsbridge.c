@@ -58,112 +58,11 @@
 
 #include "libavcodec/avcodec.h"
 
-#include "av1.h"
 #include "avformat.h"
 #include "avio.h"
+#include "hlsbridge_mux.h"
 #include "internal.h"
 #include "mux.h"
-#include "urldecode.h"
-
-#define HLSBRIDGE_FLAG_DELETE_SEGMENTS   (1 << 0)
-#define HLSBRIDGE_FLAG_PROGRAM_DATE_TIME (1 << 1)
-#define HLSBRIDGE_FLAG_DISCONT_START     (1 << 2)
-/* hls_flags of FFmpeg's hls muxer that are accepted (temp_file: every
- * playlist is written to a temp file, fsynced and renamed anyway) or refused
- * by name (see unsupported_flags[]). */
-#define HLSBRIDGE_FLAG_TEMP_FILE         (1 << 3)
-#define HLSBRIDGE_FLAG_SINGLE_FILE       (1 << 4)
-#define HLSBRIDGE_FLAG_ROUND_DURATIONS   (1 << 5)
-#define HLSBRIDGE_FLAG_OMIT_ENDLIST      (1 << 6)
-#define HLSBRIDGE_FLAG_SPLIT_BY_TIME     (1 << 7)
-#define HLSBRIDGE_FLAG_APPEND_LIST       (1 << 8)
-#define HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_INDEX    (1 << 9)
-#define HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_DURATION (1 << 10)
-#define HLSBRIDGE_FLAG_SECOND_LEVEL_SEGMENT_SIZE     (1 << 11)
-#define HLSBRIDGE_FLAG_PERIODIC_REKEY    (1 << 12)
-#define HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS (1 << 13)
-#define HLSBRIDGE_FLAG_IFRAMES_ONLY      (1 << 14)
-
-/* A reference-stream timestamp that moves forward by more than this many
- * target durations is a discontinuity, not a gap to be played through. */
-#define HLSBRIDGE_JUMP_TARGET_DURATIONS 3
-
-/* How early a key frame may come and still make a cut (segment.c's
- * segment_time_delta; see open_segmenter()), microseconds and as an option. */
-#define HLSBRIDGE_CUT_TOLERANCE     1000
-#define HLSBRIDGE_CUT_TOLERANCE_STR "1000us"
-
-enum HLSBridgeSegmentType {
-    HLSBRIDGE_SEGMENT_MPEGTS,
-    HLSBRIDGE_SEGMENT_FMP4,
-};
-
-/* Fragmented MP4 for HLS (RFC 8216 3.3): the init section (ftyp + moov)
- * goes to its own file at the segment muxer's header, each segment is one
- * moof + mdat flushed at its cut, and no mfra trailer ends the last one.
- * cmaf gives a tfdt in every fragment, offsets from the moof and negative
- * composition offsets instead of an edit list. */
-#define HLSBRIDGE_FMP4_MOVFLAGS "+cmaf+frag_custom+skip_trailer+frag_discont"
-
-/* hls_start_number_source: FFmpeg's hls muxer's values. */
-enum HLSBridgeStartNumberSource {
-    HLSBRIDGE_START_GENERIC  = 0,
-    HLSBRIDGE_START_EPOCH    = 1,
-    HLSBRIDGE_START_DATETIME = 2,
-    HLSBRIDGE_START_EPOCH_US = 3,
-};
-
-enum HLSBridgePlaylistType {
-    HLSBRIDGE_TYPE_LIVE,
-    HLSBRIDGE_TYPE_EVENT,
-    HLSBRIDGE_TYPE_VOD,
-};
-
-/* Where packets go; what happens at the next reference key packet. */
-enum HLSBridgeState {
-    /* A segment muxer takes every packet; it cuts on its own schedule. */
-    HLSBRIDGE_WRITING,
-    /* After a timestamp jump: the next reference key packet ends the running
-     * segment muxer (if any) and starts one whose schedule begins there;
-     * until then packets go to the running one, or are dropped. */
-    HLSBRIDGE_RESTARTING,
-    /* No segment muxer after a segment could not be written: media is
-     * dropped until a reference key packet one target duration after the
-     * failed segment's start, where it would have been cut. */
-    HLSBRIDGE_DROPPING,
-    /* fMP4, before the first segment muxer: a stream lacks the codec
-     * parameters (extradata) that the init section must hold, e.g. AAC
-     * copied from MPEG-TS, whose AudioSpecificConfig comes with the first
-     * packet. Media is dropped until a reference key packet finds them all,
-     * or one target duration has passed. */
-    HLSBRIDGE_STARTING,
-    /* The segment muxer is being freed: its files are closed, nothing is
-     * published. */
-    HLSBRIDGE_CLOSING,
-};
-
-/* The packet being forwarded to the segment muxer, as far as a segment that
- * it ends needs to know. */
-typedef struct HLSBridgePacket {
-    int in_flight;                   ///< being forwarded: a segment closed now
-                                     ///< was ended by this packet
-    int is_ref;                      ///< a reference-stream packet with a pts
-    int jump;                        ///< its timestamp jumped
-    int64_t pts;                     ///< its pts, ref_tb
-} HLSBridgePacket;
-
-/* The segment being written (or whose media is dropped), as segment.c's
- * SegmentListEntry. Its media may be several continuous runs when a
- * timestamp jump falls inside it. */
-typedef struct HLSBridgeSegment {
-    AVIOContext *pb;                 ///< its file, NULL when none is open
-    char *url;                       ///< its URL as given to io_open
-    int discont;                     ///< it starts after a discontinuity
-    int has_ref;                     ///< it holds a reference packet
-    int64_t acc;                     ///< duration of its earlier runs, ref_tb
-    int64_t run_start;               ///< pts opening its current run
-    int64_t run_end;                 ///< max(pts + duration) in that run
-} HLSBridgeSegment;
 
 /* A new segment: no reference packet in it yet. */
 static void segment_reset(HLSBridgeSegment *seg)
@@ -188,183 +87,7 @@ static int64_t segment_duration(const HLSBridgeSegment *seg,
     return seg->acc + seg->run_end - seg->run_start;
 }
 
-/* The init section (fMP4) of the running segment muxer, written by it at its
- * header into a file of its own, named afresh at each start so that no file
- * that a published playlist names is ever rewritten. */
-typedef struct HLSBridgeInit {
-    AVIOContext *pb;                 ///< its file while it is being written
-    char *url;                       ///< its URL as given to the segment muxer
-    int failed;                      ///< it could not be written whole
-    int64_t count;                   ///< init files named so far
-    int64_t base;                    ///< the first count (append_list: past the old files)
-} HLSBridgeInit;
-
-/* AES-128 (hls_key_info_file or hls_enc): the key that encrypts the next
- * segment, and what the playlist says of it. Nothing of it is ever logged. */
-typedef struct HLSBridgeEncryption {
-    char *info_file;                 ///< hls_key_info_file
-    int enabled;                     ///< hls_enc
-    char *key_hex, *key_url, *iv_hex; ///< hls_enc_key, hls_enc_key_url, hls_enc_iv
-    int on;                          ///< segments are encrypted
-    uint8_t key[16];
-    uint8_t iv[16];                  ///< the IV given, else that of the key period
-    int has_iv;                      ///< the IV was given
-    char *uri;                       ///< key URI
-    char *key_file;                  ///< the key file
-    int dirty;                       ///< the core has not been given this key yet
-    uint64_t keys_lost;              ///< keys the core lost, as last seen
-} HLSBridgeEncryption;
-
-/* What a variant is in the multivariant playlist. */
-enum HLSBridgeVariantKind {
-    HLSBRIDGE_VARIANT_STREAM,        ///< EXT-X-STREAM-INF
-    HLSBRIDGE_VARIANT_AUDIO,         ///< EXT-X-MEDIA of an audio group (agroup)
-};
-
-/* What a variant hands over to its playlist core, in order: a closed
- * segment waits there for the same segment of every other variant (see
- * commit_segments()), and the init sections and keys of the segments after
- * it wait behind it. */
-enum HLSBridgeDoneKind {
-    HLSBRIDGE_DONE_SEGMENT,
-    HLSBRIDGE_DONE_MAP,              ///< url: an init section (publish_init())
-    HLSBRIDGE_DONE_KEY,              ///< url: a key URI, with key_file and iv
-    HLSBRIDGE_DONE_DISCARD,          ///< url: a file never to be listed
-};
-
-typedef struct HLSBridgeDone {
-    enum HLSBridgeDoneKind kind;
-    int64_t number;                  ///< the segment's number
-    char *url;                       ///< its file
-    double duration;                 ///< seconds
-    int64_t pdt_ms;                  ///< program date-time, HLSBRIDGE_NO_PDT if none
-    int discont;                     ///< it starts after a discontinuity
-    int lost;                        ///< it was not written whole: never listed
-    uint64_t size;                   ///< bytes written
-    char *key_file;                  ///< HLSBRIDGE_DONE_KEY
-    uint8_t iv[16];
-} HLSBridgeDone;
-
-#define HLSBRIDGE_MAX_DONE 16
-
-/*
- * One variant of the ladder (one playlist, one nested segment muxer over
- * its streams); a run without var_stream_map is a ladder of one. Its
- * streams are renumbered from 0 inside its segment muxer.
- */
-typedef struct HLSBridgeVariant {
-    AVFormatContext *s;              ///< the hlsbridge muxer
-    int index;                       ///< position in var_stream_map
-    char *name;                      ///< what %v becomes: name:, else the index
-    enum HLSBridgeVariantKind kind;
-    char *agroup, *language;         ///< var_stream_map attributes
-    int is_default;
-    int *streams;                    ///< its streams' indices in s
-    int nb_streams;
-    char *playlist_path;             ///< its playlist, without "file:"
-    char *segment_filename;          ///< its segment file name template
-
-    AVFormatContext *seg;            ///< nested segment muxer; NULL while media
-                                     ///< is dropped after a failed segment
-    hlsbridge_playlist *pl;          ///< playlist core
-    int ref_stream;                  ///< index (in s) of the stream that times segments
-    AVRational ref_tb;               ///< time base of the reference stream
-    int64_t jump_threshold;          ///< forward jump that is a discontinuity, ref_tb
-    int64_t back_threshold;          ///< backward jump that is a discontinuity, ref_tb
-    int probing;                     ///< the segment muxer writes to memory (probe_segmenter())
-    uint64_t maps_lost;              ///< init sections the core lost, as last seen
-    enum HLSBridgeState state;       ///< where packets go
-
-    HLSBridgePacket pkt;             ///< the packet being forwarded
-    HLSBridgeSegment cur;            ///< the segment being written or dropped
-    int64_t cur_number;              ///< its number
-    HLSBridgeInit init;              ///< fMP4: the running muxer's init section
-    HLSBridgeEncryption enc;         ///< AES-128
-    char *init_template;             ///< fMP4: path of the first init file
-
-    /* Reference stream history. */
-    int have_ref;                    ///< a reference packet was seen
-    int64_t last_dts;                ///< dts of the last reference packet
-    int64_t last_dur;                ///< last known reference packet duration
-    int64_t ref_end;                 ///< max(pts + duration) since the last jump
-    int64_t frame_dur;               ///< nominal frame duration of a video reference, 0 if unknown
-    int discont_pending;             ///< the next segment starts a discontinuity
-    int64_t dropped_before_key;      ///< packets before the first reference key packet
-
-    /* Media clock and program date-time. */
-    int64_t media_start;             ///< media time at the open segment's start, ref_tb
-    int64_t pdt_anchor_ms;           ///< wall clock at the anchor, Unix ms
-    int64_t pdt_anchor_media;        ///< media time at the anchor, ref_tb
-    int64_t pdt_floor_ms;            ///< append_list: where the old date-times end
-    int64_t segments_opened;         ///< segment numbers used so far (opened or lost)
-    int64_t start_opened;            ///< segments_opened when the segment muxer was made
-    /* hls_init_time: after the first list_size segments, the segment muxer
-     * starts again with hls_time at the first reference key packet at or
-     * after switch_pts (ref_tb); AV_NOPTS_VALUE when not due. */
-    int init_phase;                  ///< segments are cut at init_time
-    int64_t switch_pts;
-
-    /* Closed segments waiting for the other variants (commit_segments()). */
-    HLSBridgeDone done[HLSBRIDGE_MAX_DONE];
-    int nb_done;
-} HLSBridgeVariant;
-
-typedef struct HLSBridgeContext {
-    const AVClass *class;
-    int64_t hls_time;                ///< target segment duration, microseconds
-    int64_t init_time;               ///< duration of the first list_size segments, 0: hls_time
-    int list_size;                   ///< live window in segments, 0 keeps all
-    int playlist_type;               ///< HLSBRIDGE_TYPE_*
-    char *segment_filename;          ///< segment file name template
-    char *base_url;                  ///< prefix of every segment URI
-    int flags;                       ///< HLSBRIDGE_FLAG_*
-    int segment_fsync;               ///< segment files durable before they are listed
-    int64_t start_number;            ///< number of the first segment and media sequence
-    char *segment_format;            ///< container of the segment files
-    AVDictionary *segment_format_options; ///< options of the segment container
-    AVDictionary *segment_options;   ///< options of the nested segment muxer
-    int segment_type;                ///< HLSBRIDGE_SEGMENT_*
-    int strftime;                    ///< segment names from the local time
-    int strftime_mkdir;              ///< ... in directories made as they come
-    int delete_threshold;            ///< removed files kept past their hold (hls_delete_threshold)
-    AVDictionary *hls_segment_options; ///< more segment_format_options, by the hls muxer's name
-    int start_number_source;         ///< HLSBRIDGE_START_*
-    char *init_filename;             ///< fMP4 init file name (hls_fmp4_init_filename)
-    char *var_stream_map;            ///< the ladder (FFmpeg's syntax)
-    char *master_pl_name;            ///< multivariant playlist, beside the variants'
-    int master_pl_publish_rate;      ///< rewrite it every this many segments, 0: when needed
-    int append_ended;                ///< append_list continues a playlist that has ENDLIST
-    HLSBridgeEncryption enc_opts;    ///< AES-128 options, copied to each variant
-
-    /* Options of FFmpeg's hls muxer that this muxer does not implement yet:
-     * declared with the same names and types, so that a command switched
-     * from -f hls is refused by name instead of having them ignored (see
-     * unsupported_options[]). */
-    struct {
-        int64_t timeout;
-        int allow_cache, segment_size;
-        int fmp4_init_resend;
-        int http_persistent, ignore_io_errors;
-        char *vtt_options;
-        char *subtitle_path, *method, *http_user_agent;
-        char *cc_stream_map, *headers;
-    } hls;
-
-    HLSBridgeVariant **variants;     ///< the ladder, in var_stream_map order
-    int nb_variants;
-    HLSBridgeVariant **variant_of;   ///< per stream of s: its variant
-    int *inner_index;                ///< per stream of s: its index in that variant
-    int leader;                      ///< variant whose start opens the others'
-    int64_t ladder_start;            ///< leader's first key packet, AV_TIME_BASE; NOPTS before
-    hlsbridge_multivariant *mv;      ///< multivariant playlist, or NULL
-    char *master_path;               ///< its file
-    int mv_added;                    ///< its renditions were added
-    int mv_ready;                    ///< it was written once
-    int64_t commits;                 ///< segment numbers committed so far
-    int err;                         ///< sticky error, returned by the next call
-} HLSBridgeContext;
-
-static void core_log(void *opaque, hlsbridge_log_level level, const char *msg)
+void ff_hlsbridge_core_log(void *opaque, hlsbridge_log_level level, const char *msg)
 {
     int av_level;
     size_t len = strlen(msg);
@@ -381,7 +104,7 @@ static void core_log(void *opaque, hlsbridge_log_level level, const char *msg)
 }
 
 /* Path on the local file system for a URL of the file protocol, else NULL. */
-static const char *local_path(const char *url)
+const char *ff_hlsbridge_local_path(const char *url)
 {
     const char *proto = avio_find_protocol_name(url);
     const char *path  = url;
@@ -408,7 +131,7 @@ static char *remote_segment_uri(const char *url)
  * segment that is no local file. */
 static void discard_file(HLSBridgeVariant *v, const char *url)
 {
-    const char *path = local_path(url);
+    const char *path = ff_hlsbridge_local_path(url);
 
     if (path && hlsbridge_playlist_discard_segment(v->pl, path) < 0)
         av_log(v->s, AV_LOG_WARNING, "Cannot remove '%s': %s\n", path,
@@ -418,13 +141,6 @@ static void discard_file(HLSBridgeVariant *v, const char *url)
     if (!path)
         v->discont_pending = 1;
 }
-
-/* How commit_segments() treats a variant that has not reached segment n. */
-enum HLSBridgeCommit {
-    HLSBRIDGE_COMMIT_WAIT,           ///< wait for it
-    HLSBRIDGE_COMMIT_WITHOUT,        ///< the others list theirs (queue full)
-    HLSBRIDGE_COMMIT_FINAL,          ///< the stream ended: n is listed nowhere
-};
 
 static void commit_segments(AVFormatContext *s, enum HLSBridgeCommit mode);
 
@@ -544,7 +260,7 @@ static void publish_segment(HLSBridgeVariant *v, const HLSBridgeDone *d, int dis
     int ret;
 
     /* The core names a local file relative to the playlist itself. */
-    seg.file_path = local_path(d->url);
+    seg.file_path = ff_hlsbridge_local_path(d->url);
     if (!seg.file_path && !(uri = remote_segment_uri(d->url))) {
         c->err = AVERROR(ENOMEM);
         return;
@@ -700,8 +416,6 @@ static void commit_number(AVFormatContext *s, int64_t n, int lost, int discont)
     }
 }
 
-static void update_multivariant(AVFormatContext *s, hlsbridge_multivariant_mode mode);
-
 /*
  * Publishes the segments that every variant has decided, oldest first:
  * segment n is listed in all variants or in none (see segment_decided()).
@@ -726,7 +440,7 @@ static void commit_segments(AVFormatContext *s, enum HLSBridgeCommit mode)
         if (mode == HLSBRIDGE_COMMIT_WITHOUT)
             mode = HLSBRIDGE_COMMIT_WAIT;
         c->commits++;
-        update_multivariant(s, c->master_pl_publish_rate &&
+        ff_hlsbridge_update_multivariant(s, c->master_pl_publish_rate &&
                                !(c->commits % c->master_pl_publish_rate) ?
                                HLSBRIDGE_MULTIVARIANT_REFRESH :
                                HLSBRIDGE_MULTIVARIANT_IF_NEEDED);
@@ -931,7 +645,7 @@ static void end_init_phase(HLSBridgeVariant *v)
  * and "%%" by '%', as av_get_frame_filename() does for an int; NULL for a
  * template without exactly one such conversion, or out of memory.
  */
-static char *number_segment_name(const char *tmpl, int64_t n)
+char *ff_hlsbridge_number_segment_name(const char *tmpl, int64_t n)
 {
     AVBPrint bp;
     char *name;
@@ -975,7 +689,7 @@ static int prepare_strftime_segment(HLSBridgeVariant *v, const char *url)
 {
     AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
-    const char *path    = local_path(url);
+    const char *path    = ff_hlsbridge_local_path(url);
     int ret;
 
     if (v->cur.url && !strcmp(v->cur.url, url)) {
@@ -1007,7 +721,7 @@ static int open_segment_file(HLSBridgeVariant *v, AVIOContext **pb, const char *
     int ret;
 
     *name = c->strftime ? av_strdup(url) :
-            number_segment_name(v->segment_filename, c->start_number + v->segments_opened);
+            ff_hlsbridge_number_segment_name(v->segment_filename, c->start_number + v->segments_opened);
     if (!*name)
         return AVERROR(ENOMEM);
     if (c->strftime && (ret = prepare_strftime_segment(v, *name)) < 0)
@@ -1082,7 +796,7 @@ static void submit_init(HLSBridgeVariant *v, const char *url)
 {
     AVFormatContext *s  = v->s;
     HLSBridgeContext *c = s->priv_data;
-    const char *path    = local_path(url);
+    const char *path    = ff_hlsbridge_local_path(url);
     char *uri           = NULL;
     int ret;
 
@@ -1200,7 +914,7 @@ static char *default_segment_filename(const char *playlist, const char *ext,
  * itself, later ones (a segment muxer started again) insert "_<n>" before
  * the extension: init.mp4, init_1.mp4, init_2.mp4...
  */
-static char *init_file_name(const char *tmpl, int64_t n)
+char *ff_hlsbridge_init_file_name(const char *tmpl, int64_t n)
 {
     const char *base = av_basename(tmpl);
     const char *dot  = strrchr(base, '.');
@@ -1260,7 +974,7 @@ static av_cold int open_playlist(HLSBridgeVariant *v)
         opts.keep_removed_segments = c->delete_threshold;
     opts.resume          = !!(c->flags & HLSBRIDGE_FLAG_APPEND_LIST);
     opts.resume_ended    = c->append_ended;
-    opts.log_callback    = core_log;
+    opts.log_callback    = ff_hlsbridge_core_log;
     opts.log_opaque      = s;
     switch (c->playlist_type) {
     case HLSBRIDGE_TYPE_EVENT: opts.type = HLSBRIDGE_PLAYLIST_EVENT; break;
@@ -1269,7 +983,8 @@ static av_cold int open_playlist(HLSBridgeVariant *v)
     }
 
     ret = hlsbridge_playlist_open(&opts, &v->pl);
-    /* The core has logged its message (path, step, cause) through core_log(). */
+    /* The core has logged its message (path, step, cause) through the log
+     * callback. */
     if (ret < 0 && !*hlsbridge_last_open_error())
         av_log(s, AV_LOG_ERROR, "Cannot open playlist '%s': %s\n",
                v->playlist_path, av_err2str(ret));
@@ -1277,7 +992,7 @@ static av_cold int open_playlist(HLSBridgeVariant *v)
 }
 
 /* An option that needs another one. */
-static int refuse_alone(AVFormatContext *s, const char *name, const char *needs)
+int ff_hlsbridge_refuse_alone(AVFormatContext *s, const char *name, const char *needs)
 {
     av_log(s, AV_LOG_ERROR, "%s needs %s\n", name, needs);
     return AVERROR(EINVAL);
@@ -1329,11 +1044,11 @@ static av_cold int setup_encryption(HLSBridgeVariant *v)
     int ret;
 
     if (enc->info_file && enc->enabled)
-        return refuse_alone(s, "hls_enc", "no hls_key_info_file: the key comes from one or the other");
+        return ff_hlsbridge_refuse_alone(s, "hls_enc", "no hls_key_info_file: the key comes from one or the other");
     if (!enc->info_file && (c->flags & HLSBRIDGE_FLAG_PERIODIC_REKEY))
-        return refuse_alone(s, "hls_flags periodic_rekey", "hls_key_info_file");
+        return ff_hlsbridge_refuse_alone(s, "hls_flags periodic_rekey", "hls_key_info_file");
     if (!enc->enabled && (enc->key_hex || enc->key_url || enc->iv_hex))
-        return refuse_alone(s, enc->key_hex ? "hls_enc_key" : enc->key_url ?
+        return ff_hlsbridge_refuse_alone(s, enc->key_hex ? "hls_enc_key" : enc->key_url ?
                             "hls_enc_key_url" : "hls_enc_iv", "-hls_enc 1");
     if (!enc->info_file && !enc->enabled)
         return 0;
@@ -1373,7 +1088,7 @@ static char *expand_segment_name(const char *tmpl, int use_strftime, int64_t n,
         return NULL;
     if (!use_strftime) {
         av_free(name);
-        return number_segment_name(tmpl, n);
+        return ff_hlsbridge_number_segment_name(tmpl, n);
     }
     if (!localtime_r(&t, &tm) || !strftime(name, size, tmpl, &tm))
         av_freep(&name);
@@ -1395,19 +1110,19 @@ static av_cold int prepare_segment_dir(HLSBridgeVariant *v)
 
     /* fMP4: the init files' directory too, and a name the playlist can
      * carry (no control character), before any media is written. */
-    if (v->init_template && local_path(v->init_template) &&
-        (ret = hlsbridge_playlist_prepare_dir(v->pl, local_path(v->init_template))) < 0) {
+    if (v->init_template && ff_hlsbridge_local_path(v->init_template) &&
+        (ret = hlsbridge_playlist_prepare_dir(v->pl, ff_hlsbridge_local_path(v->init_template))) < 0) {
         av_log(s, AV_LOG_ERROR, "hls_fmp4_init_filename: %s\n",
                hlsbridge_playlist_error(v->pl));
         return ret;
     }
-    if (!local_path(v->segment_filename))
+    if (!ff_hlsbridge_local_path(v->segment_filename))
         return 0;
     /* The first file name, where "%%" is one '%'. */
     if (!(first = expand_segment_name(v->segment_filename, c->strftime,
                                       c->start_number, time(NULL))))
         return AVERROR(ENOMEM);
-    if ((ret = hlsbridge_playlist_prepare_dir(v->pl, local_path(first))) < 0)
+    if ((ret = hlsbridge_playlist_prepare_dir(v->pl, ff_hlsbridge_local_path(first))) < 0)
         av_log(s, AV_LOG_ERROR, "hls_segment_filename: %s\n",
                hlsbridge_playlist_error(v->pl));
     av_free(first);
@@ -1489,7 +1204,7 @@ static int set_fmp4_options(HLSBridgeVariant *v, AVDictionary **opts,
     int ret;
 
     av_freep(&v->init.url);
-    v->init.url = init_file_name(v->init_template, v->init.count++);
+    v->init.url = ff_hlsbridge_init_file_name(v->init_template, v->init.count++);
     if (!v->init.url)
         return AVERROR(ENOMEM);
     v->init.failed = 0;
@@ -1737,27 +1452,6 @@ static av_cold int apply_hls_options(AVFormatContext *s)
     return 0;
 }
 
-/* append_list with the options it cannot go with. */
-static av_cold int check_append(AVFormatContext *s)
-{
-    HLSBridgeContext *c = s->priv_data;
-
-    if (!(c->flags & HLSBRIDGE_FLAG_APPEND_LIST))
-        return c->append_ended ? refuse_alone(s, "append_ended", "-hls_flags append_list") : 0;
-    if (c->playlist_type == HLSBRIDGE_TYPE_VOD) {
-        av_log(s, AV_LOG_ERROR, "hls_flags append_list: a vod playlist is complete; "
-               "it cannot be continued\n");
-        return AVERROR(EINVAL);
-    }
-    if (c->enc_opts.enabled) {
-        av_log(s, AV_LOG_ERROR, "hls_flags append_list with hls_enc: a new key would "
-               "replace the key file that the listed segments name; use "
-               "hls_key_info_file with a key URI of its own\n");
-        return AVERROR(EINVAL);
-    }
-    return 0;
-}
-
 /*
  * Checks what needs no file: the output name, hls_time, the streams, the
  * segment container (whose file extension goes to *ext) and the options
@@ -1775,7 +1469,7 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
                "name, e.g. out/index.m3u8\n");
         return AVERROR(EINVAL);
     }
-    if (!local_path(s->url)) {
+    if (!ff_hlsbridge_local_path(s->url)) {
         av_log(s, AV_LOG_ERROR, "Output '%s': the playlist is written to the "
                "local file system, other protocols are not supported\n", s->url);
         return AVERROR(EINVAL);
@@ -1818,9 +1512,9 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
     if (c->playlist_type != HLSBRIDGE_TYPE_LIVE)
         c->list_size = 0;
     if (c->init_time > 0 && !c->list_size)
-        return refuse_alone(s, "hls_init_time", "a live playlist with hls_list_size > 0: "
+        return ff_hlsbridge_refuse_alone(s, "hls_init_time", "a live playlist with hls_list_size > 0: "
                             "it sets the duration of its first hls_list_size segments");
-    if ((ret = check_hls_compat(s)) < 0 || (ret = check_append(s)) < 0)
+    if ((ret = check_hls_compat(s)) < 0 || (ret = ff_hlsbridge_check_append(s)) < 0)
         return ret;
     return check_segment_options(s);
 }
@@ -1884,7 +1578,7 @@ static av_cold int name_segments(HLSBridgeVariant *v, const char *ext)
         return AVERROR(ENOMEM);
     if (c->strftime)
         return check_strftime_name(v);
-    if (!(first = number_segment_name(v->segment_filename, c->start_number))) {
+    if (!(first = ff_hlsbridge_number_segment_name(v->segment_filename, c->start_number))) {
         av_log(s, AV_LOG_ERROR, "hls_segment_filename '%s' must contain one "
                "%%d (or %%0Nd) for the segment number\n", v->segment_filename);
         return AVERROR(EINVAL);
@@ -1984,210 +1678,13 @@ static av_cold int probe_segmenter(HLSBridgeVariant *v)
     return ret;
 }
 
-/* A new variant of the ladder, named name (what %v becomes). */
-static av_cold HLSBridgeVariant *add_variant(AVFormatContext *s, const char *name)
-{
-    HLSBridgeContext *c = s->priv_data;
-    HLSBridgeVariant *v = av_mallocz(sizeof(*v));
-
-    if (!v || av_dynarray_add_nofree(&c->variants, &c->nb_variants, v) < 0) {
-        av_free(v);
-        return NULL;
-    }
-    v->s          = s;
-    v->index      = c->nb_variants - 1;
-    v->name       = av_strdup(name);
-    v->switch_pts = AV_NOPTS_VALUE;
-    v->pdt_floor_ms = HLSBRIDGE_NO_PDT;
-    v->enc.info_file = c->enc_opts.info_file;
-    v->enc.enabled   = c->enc_opts.enabled;
-    v->enc.key_hex   = c->enc_opts.key_hex;
-    v->enc.key_url   = c->enc_opts.key_url;
-    v->enc.iv_hex    = c->enc_opts.iv_hex;
-    v->streams    = av_calloc(s->nb_streams, sizeof(*v->streams));
-    return v->name && v->streams ? v : NULL;
-}
-
-/* Stream index in s of the n-th stream of that type; -1 when there is none. */
-static int find_stream(const AVFormatContext *s, enum AVMediaType type, unsigned n)
-{
-    for (int i = 0; i < s->nb_streams; i++)
-        if (s->streams[i]->codecpar->codec_type == type && !n--)
-            return i;
-    return -1;
-}
-
-static const char *media_type_name(char type)
-{
-    return type == 'v' ? "video" : type == 'a' ? "audio" : "subtitle";
-}
-
-/* Puts stream i of s into v, as its next inner stream. */
-static void assign_stream(HLSBridgeContext *c, HLSBridgeVariant *v, int i)
-{
-    c->variant_of[i]  = v;
-    c->inner_index[i] = v->nb_streams;
-    v->streams[v->nb_streams++] = i;
-}
-
-/*
- * One variant of var_stream_map: its streams, which must exist and are not
- * subtitles, and its role: an audio rendition of a group (audio only, with
- * agroup), or a variant stream.
- */
-static av_cold int map_variant(AVFormatContext *s, const hlsbridge_variant_spec *spec,
-                               int n)
-{
-    HLSBridgeContext *c = s->priv_data;
-    HLSBridgeVariant *v;
-    char index[16];
-    int has_video = 0, has_audio = 0;
-
-    snprintf(index, sizeof(index), "%d", n);
-    if (!(v = add_variant(s, spec->name ? spec->name : index)))
-        return AVERROR(ENOMEM);
-    if (spec->sgroup || spec->ccgroup) {
-        av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d: %s is not "
-               "supported: subtitle and closed-caption groups are not\n", n + 1,
-               spec->sgroup ? "sgroup" : "ccgroup");
-        return AVERROR(EINVAL);
-    }
-    for (size_t k = 0; k < spec->nb_streams; k++) {
-        const hlsbridge_stream_ref *ref = &spec->streams[k];
-        enum AVMediaType type = ref->type == 'v' ? AVMEDIA_TYPE_VIDEO :
-                                ref->type == 'a' ? AVMEDIA_TYPE_AUDIO :
-                                AVMEDIA_TYPE_SUBTITLE;
-        int i = find_stream(s, type, ref->index);
-        if (type == AVMEDIA_TYPE_SUBTITLE) {
-            av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d (s:%u): "
-                   "subtitle variants are not supported\n", n + 1, ref->index);
-            return AVERROR(EINVAL);
-        }
-        if (i < 0) {
-            av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d (%c:%u): the "
-                   "output has no %s stream #%u\n", n + 1, ref->type, ref->index,
-                   media_type_name(ref->type), ref->index);
-            return AVERROR(EINVAL);
-        }
-        assign_stream(c, v, i);
-        has_video |= type == AVMEDIA_TYPE_VIDEO;
-        has_audio |= type == AVMEDIA_TYPE_AUDIO;
-    }
-    if (spec->agroup && has_video && has_audio) {
-        av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d: a variant with "
-               "agroup takes its audio from the group: give its audio a "
-               "variant of its own with agroup:%s\n", n + 1, spec->agroup);
-        return AVERROR(EINVAL);
-    }
-    v->kind = spec->agroup && !has_video ? HLSBRIDGE_VARIANT_AUDIO :
-                                           HLSBRIDGE_VARIANT_STREAM;
-    if (v->kind == HLSBRIDGE_VARIANT_STREAM && (spec->language || spec->is_default)) {
-        av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d: %s is for an "
-               "audio rendition (audio streams only, with agroup)\n", n + 1,
-               spec->language ? "language" : "default");
-        return AVERROR(EINVAL);
-    }
-    v->is_default = spec->is_default;
-    if ((spec->agroup && !(v->agroup = av_strdup(spec->agroup))) ||
-        (spec->language && !(v->language = av_strdup(spec->language))))
-        return AVERROR(ENOMEM);
-    return 0;
-}
-
-/* Every audio group that a variant names has an audio rendition, and each
- * group of renditions is named by a variant. */
-static av_cold int check_audio_groups(AVFormatContext *s)
-{
-    HLSBridgeContext *c = s->priv_data;
-
-    for (int i = 0; i < c->nb_variants; i++) {
-        const HLSBridgeVariant *v = c->variants[i];
-        int found = 0;
-        if (!v->agroup)
-            continue;
-        for (int k = 0; k < c->nb_variants; k++)
-            found |= c->variants[k]->kind != v->kind && c->variants[k]->agroup &&
-                     !strcmp(c->variants[k]->agroup, v->agroup);
-        if (!found) {
-            av_log(s, AV_LOG_ERROR, "var_stream_map: variant #%d: agroup:%s %s\n",
-                   i + 1, v->agroup, v->kind == HLSBRIDGE_VARIANT_AUDIO ?
-                   "is named by no variant with video" :
-                   "has no audio-only variant (a:N,agroup:...)");
-            return AVERROR(EINVAL);
-        }
-    }
-    return 0;
-}
-
-/*
- * The ladder: the variants of var_stream_map, or one variant of every
- * stream. Each stream goes to exactly one variant.
- */
-static av_cold int build_ladder(AVFormatContext *s)
-{
-    HLSBridgeContext *c = s->priv_data;
-    hlsbridge_stream_map map = { 0 };
-    char err[512];
-    int ret = 0;
-
-    c->variant_of  = av_calloc(s->nb_streams, sizeof(*c->variant_of));
-    c->inner_index = av_calloc(s->nb_streams, sizeof(*c->inner_index));
-    if (!c->variant_of || !c->inner_index)
-        return AVERROR(ENOMEM);
-    if (!c->var_stream_map) {
-        HLSBridgeVariant *v = add_variant(s, "0");
-        if (!v)
-            return AVERROR(ENOMEM);
-        for (int i = 0; i < s->nb_streams; i++)
-            assign_stream(c, v, i);
-        return 0;
-    }
-    if ((ret = hlsbridge_stream_map_parse(c->var_stream_map, &map, err, sizeof(err))) < 0) {
-        av_log(s, AV_LOG_ERROR, "%s\n", err);
-        return ret;
-    }
-    for (size_t n = 0; n < map.nb_variants && ret >= 0; n++)
-        ret = map_variant(s, &map.variants[n], n);
-    hlsbridge_stream_map_free(&map);
-    if (ret < 0)
-        return ret;
-    for (int i = 0; i < s->nb_streams; i++) {
-        if (!c->variant_of[i]) {
-            av_log(s, AV_LOG_ERROR, "var_stream_map: stream #%d (%s) is in no "
-                   "variant; map it in one or leave it out of the output\n", i,
-                   av_get_media_type_string(s->streams[i]->codecpar->codec_type));
-            return AVERROR(EINVAL);
-        }
-    }
-    return check_audio_groups(s);
-}
-
-/* Two variants must not write the same file. */
-static av_cold int check_distinct(AVFormatContext *s, size_t offset, const char *what)
-{
-    HLSBridgeContext *c = s->priv_data;
-
-    for (int i = 0; i < c->nb_variants; i++) {
-        for (int k = 0; k < i; k++) {
-            const char *a = *(char **)((uint8_t *)c->variants[i] + offset);
-            const char *b = *(char **)((uint8_t *)c->variants[k] + offset);
-            if (a && b && !strcmp(a, b)) {
-                av_log(s, AV_LOG_ERROR, "%s: variants #%d and #%d would both "
-                       "write '%s'; put %%v in it\n", what, k + 1, i + 1, a);
-                return AVERROR(EINVAL);
-            }
-        }
-    }
-    return 0;
-}
-
 /* The names of every variant's files: playlist, segments, init sections.
  * Variants whose playlists share a directory get init files named after
  * them (init_<name>.mp4) unless hls_fmp4_init_filename says otherwise. */
 static av_cold int name_variants(AVFormatContext *s, const char *ext)
 {
     HLSBridgeContext *c = s->priv_data;
-    const char *url     = local_path(s->url);
+    const char *url     = ff_hlsbridge_local_path(s->url);
     int ret;
 
     if (c->nb_variants > 1 && !strstr(c->init_filename, "%v") &&
@@ -2199,261 +1696,23 @@ static av_cold int name_variants(AVFormatContext *s, const char *ext)
     }
     for (int i = 0; i < c->nb_variants; i++) {
         HLSBridgeVariant *v = c->variants[i];
-        if (!(v->playlist_path = expand_variant(local_path(s->url), v->name)))
+        if (!(v->playlist_path = expand_variant(ff_hlsbridge_local_path(s->url), v->name)))
             return AVERROR(ENOMEM);
         if ((ret = name_segments(v, ext)) < 0 || (ret = name_init(v)) < 0)
             return ret;
     }
-    if ((ret = check_distinct(s, offsetof(HLSBridgeVariant, playlist_path),
+    if ((ret = ff_hlsbridge_check_distinct(s, offsetof(HLSBridgeVariant, playlist_path),
                               "output name")) < 0 ||
-        (ret = check_distinct(s, offsetof(HLSBridgeVariant, segment_filename),
+        (ret = ff_hlsbridge_check_distinct(s, offsetof(HLSBridgeVariant, segment_filename),
                               "hls_segment_filename")) < 0)
         return ret;
-    return check_distinct(s, offsetof(HLSBridgeVariant, init_template),
+    return ff_hlsbridge_check_distinct(s, offsetof(HLSBridgeVariant, init_template),
                           "hls_fmp4_init_filename");
-}
-
-/*
- * The variant whose first key frame opens the others' first segments, so
- * that every variant's cut schedule starts at the same time: of those
- * timed by video, the one whose reference stream comes first (its packets
- * come first when timestamps are equal); else the first.
- */
-static av_cold int choose_leader(const HLSBridgeContext *c)
-{
-    int leader = 0, best = INT_MAX;
-
-    for (int i = 0; i < c->nb_variants; i++) {
-        const HLSBridgeVariant *v = c->variants[i];
-        const AVStream *ref = v->s->streams[v->ref_stream];
-        if (ref->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && v->ref_stream < best) {
-            best   = v->ref_stream;
-            leader = i;
-        }
-    }
-    return leader;
 }
 
 /* A variant's outputs, in the order a failure should stop at: the playlist
  * (and its directory), the segment directory, the key, the segment muxer
  * (which opens the first segment file). */
-/*
- * Without append_list, a playlist already at the output is replaced from
- * start_number on: players still watching it see the media sequence go back
- * (RFC 8216 6.2.1 forbids it), so it is said, naming the option that
- * continues it instead.
- */
-static av_cold void warn_going_back(HLSBridgeVariant *v)
-{
-    HLSBridgeContext *c = v->s->priv_data;
-    hlsbridge_resume_info info;
-    char err[256];
-
-    if (hlsbridge_playlist_read_info(v->playlist_path, &info, err, sizeof(err)) < 0)
-        return;
-    if (info.next_media_sequence > (uint64_t)c->start_number && !info.ended)
-        av_log(v->s, AV_LOG_WARNING, "Playlist '%s' exists and reaches media sequence "
-               "%"PRIu64"; this stream replaces it from %"PRId64", so players still "
-               "watching it see the sequence go back: -hls_flags append_list "
-               "continues it instead\n", v->playlist_path, info.next_media_sequence,
-               c->start_number);
-    hlsbridge_resume_info_free(&info);
-}
-
-/* A playlist of ours at path that has EXT-X-ENDLIST. */
-static av_cold int has_ended(const char *path)
-{
-    hlsbridge_resume_info info;
-    char err[256];
-    int ended;
-
-    if (hlsbridge_playlist_read_info(path, &info, err, sizeof(err)) < 0)
-        return 0;
-    ended = info.ended;
-    hlsbridge_resume_info_free(&info);
-    return ended;
-}
-
-/*
- * The number in a segment name made from tmpl (number_segment_name()): the
- * digits where the template has its %d; -1 when name does not match it.
- * Only the file names are compared (a URI's directory is the playlist's
- * view of the same place), the URI's percent-encoding undone.
- */
-static int64_t number_of_name(const char *tmpl, const char *uri)
-{
-    char *name = ff_urldecode(av_basename(uri), 0);
-    const char *t = av_basename(tmpl), *n = name;
-    int64_t number = -1;
-
-    while (n && *t) {
-        if (t[0] == '%' && t[1] == '%') {
-            if (*n++ != '%')
-                break;
-            t += 2;
-        } else if (*t == '%') {
-            t = strchr(t, 'd') + 1;
-            if (!av_isdigit(*n))
-                break;
-            for (number = 0; av_isdigit(*n) && number < INT64_MAX / 10 - 9; n++)
-                number = number * 10 + (*n - '0');
-        } else if (*t++ != *n++) {
-            break;
-        }
-    }
-    if (!n || *t || *n)
-        number = -1;
-    av_free(name);
-    return number;
-}
-
-/*
- * Segment files at numbers from n on that no playlist lists: what the killed
- * run was writing (or had closed but not listed yet). With delete_segments
- * the core removes them, else they are left and said. Returns the first
- * number past them.
- */
-static av_cold int64_t clear_orphans(HLSBridgeVariant *v, int64_t n)
-{
-    HLSBridgeContext *c = v->s->priv_data;
-
-    /* Up to every segment the muxer and the core held when it stopped. */
-    for (int k = 0; k < 2 * HLSBRIDGE_MAX_DONE + 4; k++, n++) {
-        char *name = number_segment_name(v->segment_filename, n);
-        const char *path = name ? local_path(name) : NULL;
-        if (!path || avio_check(name, AVIO_FLAG_READ) < 0) {
-            av_free(name);
-            return n;
-        }
-        if (c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS) {
-            av_log(v->s, AV_LOG_INFO, "append_list: removing '%s', which the "
-                   "playlist does not list\n", path);
-            hlsbridge_playlist_discard_segment(v->pl, path);
-        } else {
-            av_log(v->s, AV_LOG_WARNING, "append_list: '%s' is not listed by the "
-                   "playlist (a segment not finished when the last run stopped); "
-                   "left in place, never listed\n", path);
-        }
-        av_free(name);
-    }
-    return n;
-}
-
-/* fMP4: init files are numbered past every existing one (within a run of
- * missing names, one deleted with its segments), so that none that the
- * old playlist names is ever rewritten. */
-static av_cold int free_init_name(HLSBridgeVariant *v)
-{
-    for (int64_t n = 0; n <= v->init.base + 64; n++) {
-        char *name = init_file_name(v->init_template, n);
-        if (!name)
-            return AVERROR(ENOMEM);
-        if (avio_check(name, AVIO_FLAG_READ) >= 0)
-            v->init.base = n + 1;
-        av_free(name);
-    }
-    v->init.count = v->init.base;
-    return 0;
-}
-
-/* What v's playlist continues: nothing (a new stream), or where it stands. */
-static av_cold int resumed_variant(HLSBridgeVariant *v, hlsbridge_resume_info *info)
-{
-    int ret = hlsbridge_playlist_get_resume_info(v->pl, info);
-
-    if (ret < 0)
-        return ret;
-    if (info->resumed)
-        av_log(v->s, AV_LOG_INFO, "append_list: continuing '%s' at media sequence "
-               "%"PRIu64" (%zu segments listed%s)\n", v->playlist_path,
-               info->next_media_sequence, info->segments,
-               info->ended ? ", EXT-X-ENDLIST removed" : "");
-    return 0;
-}
-
-/*
- * What v continues with: its segment files numbered after the last listed
- * one and any file left past it (*next grows to that), its fMP4 init files
- * after the existing ones; the same container as before; no key of the
- * old run for segments in the clear.
- */
-static av_cold int continue_variant(HLSBridgeVariant *v, const hlsbridge_resume_info *info,
-                                    int64_t *next)
-{
-    HLSBridgeContext *c = v->s->priv_data;
-    int64_t last = -1;
-    hlsbridge_key none = { 0 };
-    int ret;
-    int old_fmp4 = info->map_uri != NULL, new_fmp4 = v->init_template != NULL;
-
-    if (info->segments && old_fmp4 != new_fmp4) {
-        av_log(v->s, AV_LOG_ERROR, "append_list: '%s' lists %s segments, this stream "
-               "writes %s ones; continue it with the same hls_segment_type\n",
-               v->playlist_path, info->map_uri ? "fmp4" : "mpegts",
-               v->init_template ? "fmp4" : "mpegts");
-        return AVERROR(EINVAL);
-    }
-    if (!c->strftime && info->last_uri &&
-        (last = number_of_name(v->segment_filename, info->last_uri)) < 0) {
-        av_log(v->s, AV_LOG_ERROR, "append_list: the last segment of '%s', '%s', is not "
-               "named by hls_segment_filename '%s'; continue it with the same names\n",
-               v->playlist_path, info->last_uri, v->segment_filename);
-        return AVERROR(EINVAL);
-    }
-    if (!c->strftime)
-        *next = FFMAX(*next, clear_orphans(v, last >= 0 ? last + 1 : *next));
-    /* Segments in the clear after encrypted ones: EXT-X-KEY:METHOD=NONE. */
-    if (info->key_in_force && !c->enc_opts.info_file && !c->enc_opts.enabled &&
-        (ret = hlsbridge_playlist_submit_key(v->pl, &none)) < 0)
-        return ret;
-    return v->init_template ? free_init_name(v) : 0;
-}
-
-/*
- * append_list: every variant continues its playlist, all from the same
- * media sequence (a variant without a playlist, or at another point, fails
- * here), with a discontinuity at the junction. Segment files are numbered
- * after the last listed one and any file left beyond it, in every variant
- * alike; fMP4 init files after the existing ones.
- */
-static av_cold int resume_ladder(AVFormatContext *s)
-{
-    HLSBridgeContext *c = s->priv_data;
-    hlsbridge_resume_info first = { 0 };
-    int64_t next = c->start_number;
-    int ret = 0;
-
-    for (int i = 0; i < c->nb_variants && ret >= 0; i++) {
-        HLSBridgeVariant *v = c->variants[i];
-        hlsbridge_resume_info info;
-        if ((ret = resumed_variant(v, &info)) < 0)
-            break;
-        if (!i)
-            first = info;
-        if (info.resumed != first.resumed ||
-            info.next_media_sequence != first.next_media_sequence) {
-            av_log(s, AV_LOG_ERROR, "append_list: the playlist of variant '%s' %s, "
-                   "that of variant '%s' %s; the variants cannot continue together\n",
-                   v->name, info.resumed ? "exists" : "does not exist",
-                   c->variants[0]->name, first.resumed ? "exists" : "does not exist");
-            if (info.resumed && first.resumed)
-                av_log(s, AV_LOG_ERROR, "append_list: they end at media sequence "
-                       "%"PRIu64" and %"PRIu64"\n", info.next_media_sequence,
-                       first.next_media_sequence);
-            ret = AVERROR(EINVAL);
-        } else if (info.resumed) {
-            v->discont_pending = 1;
-            v->pdt_floor_ms    = info.pdt_end_ms;
-            ret = continue_variant(v, &info, &next);
-        }
-        if (i)
-            hlsbridge_resume_info_free(&info);
-    }
-    hlsbridge_resume_info_free(&first);
-    c->start_number = next;
-    return ret;
-}
-
 /* A variant's playlist (and its directory); with append_list, the one it
  * continues. */
 static av_cold int open_variant_playlist(HLSBridgeVariant *v)
@@ -2465,8 +1724,8 @@ static av_cold int open_variant_playlist(HLSBridgeVariant *v)
     if (c->flags & HLSBRIDGE_FLAG_DISCONT_START)
         v->discont_pending = 1;
     if (!(c->flags & HLSBRIDGE_FLAG_APPEND_LIST))
-        warn_going_back(v);
-    else if (!c->append_ended && has_ended(v->playlist_path)) {
+        ff_hlsbridge_warn_going_back(v);
+    else if (!c->append_ended && ff_hlsbridge_has_ended(v->playlist_path)) {
         av_log(v->s, AV_LOG_ERROR, "append_list: '%s' has EXT-X-ENDLIST: the stream it "
                "describes ended, and players may have stopped reloading it; "
                "-append_ended 1 continues it all the same\n", v->playlist_path);
@@ -2503,45 +1762,6 @@ static av_cold int open_variant(HLSBridgeVariant *v)
     return 0;
 }
 
-/*
- * master_pl_name: the multivariant playlist's file, in the directory of the
- * output name above its first component with %v ("out/%v/index.m3u8" and
- * "out/index_%v.m3u8" both give "out/<master_pl_name>").
- */
-static av_cold int name_master(AVFormatContext *s)
-{
-    HLSBridgeContext *c = s->priv_data;
-    const char *url     = local_path(s->url);
-    const char *var     = strstr(url, "%v");
-    const char *end     = var ? var : url + strlen(url);
-
-    while (end > url && end[-1] != '/')
-        end--;
-    if (!*c->master_pl_name || strchr(c->master_pl_name, '/')) {
-        av_log(s, AV_LOG_ERROR, "master_pl_name '%s': give a file name; it is "
-               "written beside the variants' playlists\n", c->master_pl_name);
-        return AVERROR(EINVAL);
-    }
-    c->master_path = av_asprintf("%.*s%s", (int)(end - url), url, c->master_pl_name);
-    return c->master_path ? 0 : AVERROR(ENOMEM);
-}
-
-static av_cold int open_master(AVFormatContext *s)
-{
-    HLSBridgeContext *c = s->priv_data;
-    hlsbridge_multivariant_options opts;
-
-    if (!c->master_pl_name)
-        return 0;
-    hlsbridge_multivariant_options_init(&opts);
-    opts.path                 = c->master_path;
-    opts.independent_segments = c->segment_type == HLSBRIDGE_SEGMENT_FMP4 ||
-                                (c->flags & HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS);
-    opts.log_callback         = core_log;
-    opts.log_opaque           = s;
-    return hlsbridge_multivariant_open(&opts, &c->mv);
-}
-
 static av_cold int hlsbridge_init(AVFormatContext *s)
 {
     HLSBridgeContext *c = s->priv_data;
@@ -2549,7 +1769,7 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
     int ret;
 
     if ((ret = check_options(s, &ext)) < 0 ||
-        (ret = build_ladder(s)) < 0)
+        (ret = ff_hlsbridge_build_ladder(s)) < 0)
         return ret;
     if (c->nb_variants > 1 && !strstr(s->url, "%v")) {
         av_log(s, AV_LOG_ERROR, "Output '%s': with %d variants the playlist "
@@ -2559,21 +1779,21 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
     }
     if ((ret = name_variants(s, ext)) < 0)
         return ret;
-    if (c->master_pl_name && (ret = name_master(s)) < 0)
+    if (c->master_pl_name && (ret = ff_hlsbridge_name_master(s)) < 0)
         return ret;
     if (!c->master_pl_name && c->master_pl_publish_rate)
-        return refuse_alone(s, "master_pl_publish_rate", "master_pl_name");
+        return ff_hlsbridge_refuse_alone(s, "master_pl_publish_rate", "master_pl_name");
     for (int i = 0; i < c->nb_variants; i++)
         if ((ret = open_variant_playlist(c->variants[i])) < 0)
             return ret;
-    if ((c->flags & HLSBRIDGE_FLAG_APPEND_LIST) && (ret = resume_ladder(s)) < 0)
+    if ((c->flags & HLSBRIDGE_FLAG_APPEND_LIST) && (ret = ff_hlsbridge_resume_ladder(s)) < 0)
         return ret;
-    c->leader       = choose_leader(c);
+    c->leader       = ff_hlsbridge_choose_leader(c);
     c->ladder_start = AV_NOPTS_VALUE;
     for (int i = 0; i < c->nb_variants; i++)
         if ((ret = open_variant(c->variants[i])) < 0)
             return ret;
-    return open_master(s);
+    return ff_hlsbridge_open_master(s);
 }
 
 /*
@@ -2990,161 +2210,6 @@ static int take_new_extradata(HLSBridgeVariant *v, const AVPacket *pkt)
     return 0;
 }
 
-/* The core's name of a codec, for its RFC 6381 string. */
-static hlsbridge_codec_id core_codec_id(enum AVCodecID id)
-{
-    switch (id) {
-    case AV_CODEC_ID_H264: return HLSBRIDGE_CODEC_H264;
-    case AV_CODEC_ID_HEVC: return HLSBRIDGE_CODEC_HEVC;
-    case AV_CODEC_ID_AV1:  return HLSBRIDGE_CODEC_AV1;
-    case AV_CODEC_ID_AAC:  return HLSBRIDGE_CODEC_AAC;
-    case AV_CODEC_ID_OPUS: return HLSBRIDGE_CODEC_OPUS;
-    case AV_CODEC_ID_MP3:  return HLSBRIDGE_CODEC_MP3;
-    case AV_CODEC_ID_AC3:  return HLSBRIDGE_CODEC_AC3;
-    case AV_CODEC_ID_EAC3: return HLSBRIDGE_CODEC_EAC3;
-    default:               return HLSBRIDGE_CODEC_OTHER;
-    }
-}
-
-/* Appends the RFC 6381 string of a stream to bp (comma-separated); a
- * negative errno, with the reason in bp, when there is none. AV1 extradata
- * that is a sequence header OBU is turned into the av1C record first. */
-static int append_codec_string(AVBPrint *bp, const AVCodecParameters *par)
-{
-    const uint8_t *data = par->extradata;
-    int size            = par->extradata_size;
-    uint8_t *av1c       = NULL;
-    AVIOContext *pb;
-    char name[128];
-    int ret;
-
-    if (par->codec_id == AV_CODEC_ID_AV1 && size > 0 && data[0] != 0x81 &&
-        avio_open_dyn_buf(&pb) >= 0) {
-        ff_isom_write_av1c(pb, data, size, 1);
-        size = avio_close_dyn_buf(pb, &av1c);
-        data = av1c;
-    }
-    ret = hlsbridge_codec_string(core_codec_id(par->codec_id), data, size,
-                                 par->codec_id == AV_CODEC_ID_AAC &&
-                                 par->profile != AV_PROFILE_UNKNOWN ?
-                                 par->profile + 1 : 0, name, sizeof(name));
-    av_free(av1c);
-    if (ret < 0) {
-        av_bprint_clear(bp);
-        av_bprintf(bp, "%s", name);
-        return ret;
-    }
-    av_bprintf(bp, "%s%s", bp->len ? "," : "", name);
-    return 0;
-}
-
-/*
- * v as an entry of the multivariant playlist: its codecs, the bit rate its
- * streams declare, its picture size and rate, its audio group.
- */
-static int add_rendition(HLSBridgeVariant *v, int group_default)
-{
-    AVFormatContext *s  = v->s;
-    HLSBridgeContext *c = s->priv_data;
-    hlsbridge_rendition r = { 0 };
-    char name[64];
-    AVBPrint codecs;
-    int ret = 0;
-
-    av_bprint_init(&codecs, 0, AV_BPRINT_SIZE_UNLIMITED);
-    for (int i = 0; i < v->nb_streams && ret >= 0; i++) {
-        const AVStream *st = s->streams[v->streams[i]];
-        const AVCodecParameters *par = st->codecpar;
-        ret = append_codec_string(&codecs, par);
-        r.declared_bandwidth += FFMAX(par->bit_rate, 0);
-        if (par->codec_type == AVMEDIA_TYPE_VIDEO && !r.width) {
-            r.width  = par->width;
-            r.height = par->height;
-            if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0)
-                r.frame_rate = av_q2d(st->avg_frame_rate);
-        }
-    }
-    if (ret < 0)
-        av_log(s, AV_LOG_WARNING, "Variant '%s': no CODECS in the multivariant "
-               "playlist: %s\n", v->name, codecs.str);
-    r.playlist = v->pl;
-    r.codecs   = ret < 0 ? NULL : codecs.str;
-    if (v->kind == HLSBRIDGE_VARIANT_AUDIO) {
-        snprintf(name, sizeof(name), "audio_%d", v->index);
-        r.kind       = HLSBRIDGE_RENDITION_AUDIO;
-        r.group_id   = v->agroup;
-        r.name       = strcmp(v->name, name + 6) ? v->name : name;
-        r.language   = v->language;
-        r.is_default = v->is_default || group_default;
-        r.autoselect = 1;
-    } else {
-        r.audio_group = v->agroup;
-    }
-    ret = hlsbridge_multivariant_add(c->mv, &r);
-    if (ret < 0)
-        av_log(s, AV_LOG_ERROR, "Multivariant playlist: %s\n",
-               hlsbridge_multivariant_error(c->mv));
-    av_bprint_finalize(&codecs, NULL);
-    return ret;
-}
-
-/* Whether v is the first audio rendition of its group and none of the
- * group says default:yes: then it is the group's default. */
-static int group_default(const HLSBridgeContext *c, const HLSBridgeVariant *v)
-{
-    if (v->kind != HLSBRIDGE_VARIANT_AUDIO)
-        return 0;
-    for (int i = 0; i < c->nb_variants; i++) {
-        const HLSBridgeVariant *o = c->variants[i];
-        if (o->kind == HLSBRIDGE_VARIANT_AUDIO && !strcmp(o->agroup, v->agroup) &&
-            (o->is_default || o->index < v->index))
-            return 0;
-    }
-    return v->kind == HLSBRIDGE_VARIANT_AUDIO;
-}
-
-/* Every variant's playlist has been written once. */
-static int every_playlist_written(const HLSBridgeContext *c)
-{
-    hlsbridge_playlist_stats st;
-
-    for (int i = 0; i < c->nb_variants; i++)
-        if (hlsbridge_playlist_get_stats(c->variants[i]->pl, &st) < 0 || !st.writes_ok)
-            return 0;
-    return 1;
-}
-
-/*
- * The multivariant playlist (master_pl_name): its entries are added once
- * every variant's playlist exists (so its codec parameters are known), and the
- * core writes it when mode says (see hlsbridge_multivariant_update()). A
- * failed write is logged; the next update tries again.
- */
-static void update_multivariant(AVFormatContext *s, hlsbridge_multivariant_mode mode)
-{
-    HLSBridgeContext *c = s->priv_data;
-    int ret = 0;
-
-    if (!c->mv || (!c->mv_added && !every_playlist_written(c)))
-        return;
-    for (int i = 0; !c->mv_added && i < c->nb_variants && ret >= 0; i++)
-        ret = add_rendition(c->variants[i], group_default(c, c->variants[i]));
-    if (ret < 0) {
-        c->err = ret;
-        return;
-    }
-    c->mv_added = 1;
-    ret = hlsbridge_multivariant_update(c->mv, mode);
-    if (ret < 0) {
-        av_log(s, AV_LOG_ERROR, "Multivariant playlist: %s\n",
-               hlsbridge_multivariant_error(c->mv));
-    } else if (ret > 0) {
-        av_log(s, AV_LOG_VERBOSE, "Multivariant playlist '%s' written\n",
-               c->master_path);
-        c->mv_ready = 1;
-    }
-}
-
 /*
  * Whether v may start with this reference key packet: the leader starts
  * the ladder at its first one; every other variant at its first one at or
@@ -3217,7 +2282,7 @@ static int hlsbridge_write_packet(AVFormatContext *s, AVPacket *pkt)
     if (is_ref)
         account_reference_packet(v, pts, dts, duration);
     if (is_key_ref && c->mv && !c->mv_ready)
-        update_multivariant(s, HLSBRIDGE_MULTIVARIANT_IF_NEEDED);
+        ff_hlsbridge_update_multivariant(s, HLSBRIDGE_MULTIVARIANT_IF_NEEDED);
     if (c->err)
         return c->err;
     return ret;
@@ -3328,7 +2393,7 @@ static int hlsbridge_write_trailer(AVFormatContext *s)
         ret = FFMIN(ret, finish_variant(c->variants[i]));
     if (ret < 0)
         return ret;
-    update_multivariant(s, HLSBRIDGE_MULTIVARIANT_FINAL);
+    ff_hlsbridge_update_multivariant(s, HLSBRIDGE_MULTIVARIANT_FINAL);
 
     if (c->flags & HLSBRIDGE_FLAG_DELETE_SEGMENTS)
         for (int i = 0; i < c->nb_variants; i++)

@@ -10,7 +10,8 @@
 #
 # Steps: Debian packages (nasm, pkg-config, libx264-dev, ...); the playlist
 # core (scripts/build-core.sh, installed in build/install); FFmpeg's source
-# (scripts/ffmpeg-source.sh); muxer/hlsbridge.c copied into libavformat/;
+# (scripts/ffmpeg-source.sh); the muxer's sources (muxer/*.c, *.h) copied
+# into libavformat/;
 # patches/<series>/ applied; configure; make.
 #
 # The build tree lives outside the repository, in
@@ -47,9 +48,12 @@ fi
 core_prefix=${CORE_PREFIX:-$root/build/install}
 jobs=${JOBS:-2}
 patch_dir="$root/patches/$series"
-muxer_src="$root/muxer/hlsbridge.c"
+muxer_dir="$root/muxer"
+muxer_files=(hlsbridge.c hlsbridge_ladder.c hlsbridge_mux.h)
 
-[ -f "$muxer_src" ] || die "$muxer_src not found"
+for f in "${muxer_files[@]}"; do
+    [ -f "$muxer_dir/$f" ] || die "$muxer_dir/$f not found"
+done
 ls "$patch_dir"/*.patch >/dev/null 2>&1 || die "no patches in $patch_dir"
 
 # Encoders of the codecs that HLS carries in fMP4 (HEVC, AV1, Opus) and an
@@ -115,7 +119,7 @@ key=$({
     # a change of these scripts may change the tree they make
     cat "$root/scripts/ffmpeg-source.sh"
 } | sha256sum | cut -c1-12)
-muxer_hash=$(hash_of "$muxer_src")
+muxer_hash=$(cd "$muxer_dir" && hash_of "${muxer_files[@]}")
 core_hash=$(hash_of "$core_prefix/lib/libhlsbridge.a" "$core_prefix/include/hlsbridge/hlsbridge.h")
 
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/hlsbridge"
@@ -155,7 +159,7 @@ if [ ! -f "$work/configured" ]; then
         patch -d "$src" -p1 --forward --batch --no-backup-if-mismatch -s <"$p" ||
             die "$(basename "$p") does not apply to FFmpeg $version"
     done
-    cp "$muxer_src" "$src/libavformat/hlsbridge.c"
+    for f in "${muxer_files[@]}"; do cp "$muxer_dir/$f" "$src/libavformat/$f"; done
 
     log "configuring FFmpeg $version"
     if ! (cd "$src" && ./configure "${configure_args[@]}" >"$work/configure.log" 2>&1); then
@@ -170,10 +174,12 @@ fi
 version=$(cat "$work/version")
 
 # ------------------------------------------------------------ incremental
-if ! cmp -s "$muxer_src" "$src/libavformat/hlsbridge.c"; then
-    log "muxer source changed: recompiling libavformat/hlsbridge.c"
-    cp "$muxer_src" "$src/libavformat/hlsbridge.c"
-fi
+for f in "${muxer_files[@]}"; do
+    if ! cmp -s "$muxer_dir/$f" "$src/libavformat/$f"; then
+        log "muxer source changed: libavformat/$f"
+        cp "$muxer_dir/$f" "$src/libavformat/$f"
+    fi
+done
 if [ "$(cat "$work/core" 2>/dev/null)" != "$core_hash" ]; then
     # FFmpeg's makefiles do not track an outside static library: relink.
     log "core changed: relinking"
