@@ -226,6 +226,12 @@ static void take_publish_errors(HLSBridgeVariant *v)
 
     if (ret == AVERROR(ENOMEM))
         c->err = AVERROR(ENOMEM);
+    /* An origin that refused (a 4xx) will not take what follows either. */
+    if (ret == AVERROR(EREMOTEIO) && c->err >= 0) {
+        av_log(s, AV_LOG_ERROR, "The origin refused an upload (the message above "
+               "names the URL and the status); the stream stops\n");
+        c->err = ret;
+    }
     if (ret >= 0 || hlsbridge_playlist_get_stats(v->pl, &st) < 0)
         return;
     /* A key the core could not make durable is handed over again before
@@ -569,7 +575,9 @@ static int update_key(HLSBridgeVariant *v, int64_t n)
     }
     memset(&key, 0, sizeof(key));
     key.uri       = enc->uri;
-    key.file_path = enc->key_file;
+    /* A key file of hls_key_info_file is the user's, served by them: it is
+     * not published to an origin. */
+    key.file_path = c->origin.target && enc->info_file ? NULL : enc->key_file;
     memcpy(key.iv, enc->iv, sizeof(key.iv));
     if ((ret = hand_over_key(v, &key)) < 0)
         return ret;
@@ -972,6 +980,9 @@ static av_cold int open_playlist(HLSBridgeVariant *v)
      * hold; left at its default, only the hold counts. */
     if (av_opt_is_set_to_default_by_name(c, "hls_delete_threshold", 0) == 0)
         opts.keep_removed_segments = c->delete_threshold;
+    opts.target          = c->origin.target;
+    if (c->origin.target)
+        opts.max_queued_segments = c->origin.queue_size;
     opts.resume          = !!(c->flags & HLSBRIDGE_FLAG_APPEND_LIST);
     opts.resume_ended    = c->append_ended;
     opts.log_callback    = ff_hlsbridge_core_log;
@@ -1326,11 +1337,6 @@ static const HLSBridgeUnsupported unsupported_options[] = {
     { "hls_segment_size",       "segments are cut by time only" },
     { "hls_subtitle_path",      "subtitle playlists are not supported yet" },
     { "hls_fmp4_init_resend",   "each init file is written once and made durable before a playlist names it; it is never rewritten" },
-    { "method",                 "publication over HTTP is not supported yet; the playlist is written to the local file system" },
-    { "http_user_agent",        "publication over HTTP is not supported yet" },
-    { "http_persistent",        "publication over HTTP is not supported yet" },
-    { "timeout",                "publication over HTTP is not supported yet" },
-    { "headers",                "publication over HTTP is not supported yet" },
     { "ignore_io_errors",       "I/O errors are never fatal here: a failed segment is left out and a failed playlist write is retried" },
     { "cc_stream_map",          "closed-caption groups (CLOSED-CAPTIONS) are not supported yet" },
 };
@@ -1471,7 +1477,8 @@ static av_cold int check_options(AVFormatContext *s, const char **ext)
     }
     if (!ff_hlsbridge_local_path(s->url)) {
         av_log(s, AV_LOG_ERROR, "Output '%s': the playlist is written to the "
-               "local file system, other protocols are not supported\n", s->url);
+               "local file system or published to an http:// origin; other "
+               "protocols are not supported\n", s->url);
         return AVERROR(EINVAL);
     }
     if (c->hls_time <= 0) {
@@ -1725,7 +1732,7 @@ static av_cold int open_variant_playlist(HLSBridgeVariant *v)
         v->discont_pending = 1;
     if (!(c->flags & HLSBRIDGE_FLAG_APPEND_LIST))
         ff_hlsbridge_warn_going_back(v);
-    else if (!c->append_ended && ff_hlsbridge_has_ended(v->playlist_path)) {
+    else if (!c->append_ended && ff_hlsbridge_has_ended(v->s, v->playlist_path)) {
         av_log(v->s, AV_LOG_ERROR, "append_list: '%s' has EXT-X-ENDLIST: the stream it "
                "describes ended, and players may have stopped reloading it; "
                "-append_ended 1 continues it all the same\n", v->playlist_path);
@@ -1768,7 +1775,8 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
     const char *ext;
     int ret;
 
-    if ((ret = check_options(s, &ext)) < 0 ||
+    if ((ret = ff_hlsbridge_open_origin(s)) < 0 ||
+        (ret = check_options(s, &ext)) < 0 ||
         (ret = ff_hlsbridge_build_ladder(s)) < 0)
         return ret;
     if (c->nb_variants > 1 && !strstr(s->url, "%v")) {
@@ -1793,7 +1801,10 @@ static av_cold int hlsbridge_init(AVFormatContext *s)
     for (int i = 0; i < c->nb_variants; i++)
         if ((ret = open_variant(c->variants[i])) < 0)
             return ret;
-    return ff_hlsbridge_open_master(s);
+    if ((ret = ff_hlsbridge_open_master(s)) < 0)
+        return ret;
+    ff_hlsbridge_show_url(s);
+    return 0;
 }
 
 /*
@@ -2480,6 +2491,8 @@ static void hlsbridge_deinit(AVFormatContext *s)
     av_freep(&c->variant_of);
     av_freep(&c->inner_index);
     av_freep(&c->master_path);
+    /* After every handle that publishes through its target. */
+    ff_hlsbridge_close_origin(s);
 }
 
 #define OFFSET(x) offsetof(HLSBridgeContext, x)
@@ -2547,13 +2560,16 @@ static const AVOption options[] = {
     { "hls_segment_size", REFUSED, OFFSET(hls.segment_size), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, INT_MAX, E },
     { "hls_subtitle_path", REFUSED, OFFSET(hls.subtitle_path), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_fmp4_init_resend", REFUSED, OFFSET(hls.fmp4_init_resend), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "method", REFUSED, OFFSET(hls.method), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "http_user_agent", REFUSED, OFFSET(hls.http_user_agent), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "method", "set the HTTP method of uploads to an http:// output", OFFSET(hls.method), AV_OPT_TYPE_STRING, { .str = "PUT" }, 0, 0, E },
+    { "http_user_agent", "set the User-Agent of requests to an http:// output", OFFSET(hls.http_user_agent), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "cc_stream_map", REFUSED, OFFSET(hls.cc_stream_map), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "http_persistent", REFUSED, OFFSET(hls.http_persistent), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "timeout", REFUSED, OFFSET(hls.timeout), AV_OPT_TYPE_DURATION, { .i64 = -1 }, -1, INT_MAX, E },
+    { "http_persistent", "keep connections to an http:// output open for the next uploads", OFFSET(hls.http_persistent), AV_OPT_TYPE_BOOL, { .i64 = 1 }, 0, 1, E },
+    { "timeout", "set the socket I/O timeout of each request to an http:// output (-1: 5 s); a timeout is retried", OFFSET(hls.timeout), AV_OPT_TYPE_DURATION, { .i64 = -1 }, -1, INT_MAX, E },
+    { "http_retry_time", "set how long an upload that failed with a 5xx, a refused connection or a timeout is retried (backoff 0.1 s doubling to 2 s); a segment not uploaded by then is left out", OFFSET(origin.retry_time), AV_OPT_TYPE_DURATION, { .i64 = 30000000 }, 100000, INT64_MAX, E },
+    { "http_queue_size", "set how many segments of a variant may wait for their upload; one more is dropped (a discontinuity)", OFFSET(origin.queue_size), AV_OPT_TYPE_INT, { .i64 = 16 }, 1, 1024, E },
+    { "http_spool_dir", "set the local directory where files wait for their upload (a private directory is made in it; default $TMPDIR or /tmp)", OFFSET(origin.spool_parent), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "ignore_io_errors", REFUSED, OFFSET(hls.ignore_io_errors), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "headers", REFUSED, OFFSET(hls.headers), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
+    { "headers", "set custom HTTP headers of requests to an http:// output (lines ending in \\r\\n)", OFFSET(hls.headers), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
 #undef REFUSED
     { NULL },
 };

@@ -296,7 +296,8 @@ av_cold void ff_hlsbridge_warn_going_back(HLSBridgeVariant *v)
     hlsbridge_resume_info info;
     char err[256];
 
-    if (hlsbridge_playlist_read_info(v->playlist_path, &info, err, sizeof(err)) < 0)
+    if (hlsbridge_playlist_read_info_from(c->origin.target, v->playlist_path, &info,
+                                          err, sizeof(err)) < 0)
         return;
     if (info.next_media_sequence > (uint64_t)c->start_number && !info.ended)
         av_log(v->s, AV_LOG_WARNING, "Playlist '%s' exists and reaches media sequence "
@@ -308,13 +309,14 @@ av_cold void ff_hlsbridge_warn_going_back(HLSBridgeVariant *v)
 }
 
 /* A playlist of ours at path that has EXT-X-ENDLIST. */
-av_cold int ff_hlsbridge_has_ended(const char *path)
+av_cold int ff_hlsbridge_has_ended(AVFormatContext *s, const char *path)
 {
+    HLSBridgeContext *c = s->priv_data;
     hlsbridge_resume_info info;
     char err[256];
     int ended;
 
-    if (hlsbridge_playlist_read_info(path, &info, err, sizeof(err)) < 0)
+    if (hlsbridge_playlist_read_info_from(c->origin.target, path, &info, err, sizeof(err)) < 0)
         return 0;
     ended = info.ended;
     hlsbridge_resume_info_free(&info);
@@ -395,7 +397,7 @@ static av_cold int free_init_name(HLSBridgeVariant *v)
         char *name = ff_hlsbridge_init_file_name(v->init_template, n);
         if (!name)
             return AVERROR(ENOMEM);
-        if (avio_check(name, AVIO_FLAG_READ) >= 0)
+        if (ff_hlsbridge_object_exists(v->s, name))
             v->init.base = n + 1;
         av_free(name);
     }
@@ -537,6 +539,7 @@ av_cold int ff_hlsbridge_open_master(AVFormatContext *s)
                                 (c->flags & HLSBRIDGE_FLAG_INDEPENDENT_SEGMENTS);
     opts.log_callback         = ff_hlsbridge_core_log;
     opts.log_opaque           = s;
+    opts.target               = c->origin.target;
     return hlsbridge_multivariant_open(&opts, &c->mv);
 }
 

@@ -38,6 +38,7 @@
 #include <hlsbridge/hlsbridge.h>
 
 #include "libavutil/rational.h"
+#include "libavutil/thread.h"
 
 #include "avformat.h"
 #include "avio.h"
@@ -304,6 +305,25 @@ typedef struct HLSBridgeContext {
         char *cc_stream_map, *headers;
     } hls;
 
+    /* Publication to an HTTP origin (hlsbridge_origin.c); target is NULL
+     * for a local output. */
+    struct {
+        char *spool_parent;          ///< http_spool_dir
+        int64_t retry_time;          ///< http_retry_time
+        int queue_size;              ///< http_queue_size
+        const char *method;          ///< the hls method option, PUT by default
+        int persistent;              ///< http_persistent
+        int64_t timeout;             ///< of each request's socket I/O
+        char *url;                   ///< the output URL while s->url is its spool path
+        char *base;                  ///< "http://host:port" of the output URL
+        char *spool;                 ///< the local mirror of its paths
+        hlsbridge_target *target;
+        AVMutex lock;                ///< guards idle
+        int lock_inited;
+        struct URLContext *idle[8];  ///< connections kept for the next request
+        int nb_idle;
+    } origin;
+
     HLSBridgeVariant **variants;     ///< the ladder, in var_stream_map order
     int nb_variants;
     HLSBridgeVariant **variant_of;   ///< per stream of s: its variant
@@ -350,7 +370,7 @@ int ff_hlsbridge_choose_leader(const HLSBridgeContext *c);
 /* Without append_list: a warning when v replaces a playlist going back. */
 void ff_hlsbridge_warn_going_back(HLSBridgeVariant *v);
 /* A playlist of ours at path that has EXT-X-ENDLIST. */
-int ff_hlsbridge_has_ended(const char *path);
+int ff_hlsbridge_has_ended(AVFormatContext *s, const char *path);
 /* append_list: every variant continues its playlist, from the same point. */
 int ff_hlsbridge_resume_ladder(AVFormatContext *s);
 /* master_pl_name: the multivariant playlist's path, and its core handle. */
@@ -359,5 +379,16 @@ int ff_hlsbridge_open_master(AVFormatContext *s);
 /* Adds the renditions (once every playlist exists) and lets the core write
  * the multivariant playlist when `mode` says. */
 void ff_hlsbridge_update_multivariant(AVFormatContext *s, hlsbridge_multivariant_mode mode);
+
+/* hlsbridge_origin.c */
+/* An HTTP output: its spool, its target, s->url and the URL options
+ * mapped into the spool; a local one: the HTTP-only options refused. */
+int ff_hlsbridge_open_origin(AVFormatContext *s);
+void ff_hlsbridge_close_origin(AVFormatContext *s);
+/* s->url back to the output URL once the spool paths are derived from it. */
+void ff_hlsbridge_show_url(AVFormatContext *s);
+/* Whether a file (a spool path for an HTTP output) exists where players
+ * fetch it: on the local file system, or on the origin (GET). */
+int ff_hlsbridge_object_exists(AVFormatContext *s, const char *path);
 
 #endif /* AVFORMAT_HLSBRIDGE_MUX_H */

@@ -49,7 +49,7 @@ core_prefix=${CORE_PREFIX:-$root/build/install}
 jobs=${JOBS:-2}
 patch_dir="$root/patches/$series"
 muxer_dir="$root/muxer"
-muxer_files=(hlsbridge.c hlsbridge_ladder.c hlsbridge_mux.h)
+muxer_files=(hlsbridge.c hlsbridge_ladder.c hlsbridge_origin.c hlsbridge_mux.h)
 
 for f in "${muxer_files[@]}"; do
     [ -f "$muxer_dir/$f" ] || die "$muxer_dir/$f not found"

@@ -231,6 +231,7 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
     o.keep_removed_segments = opts->keep_removed_segments;
     o.resume = opts->resume != 0;
     o.resume_ended = opts->resume_ended != 0;
+    if (opts->target != nullptr) o.store = opts->target->store;
     if (opts->log_callback != nullptr) {
       hlsbridge_log_callback cb = opts->log_callback;
       void* opaque = opts->log_opaque;
@@ -249,6 +250,7 @@ int hlsbridge_playlist_open(const hlsbridge_playlist_options* opts,
     hlsbridge::PublisherOptions po;
     po.sync_files = opts->fsync_segments != 0;
     if (opts->max_queued_segments > 0) po.max_queued = opts->max_queued_segments;
+    po.drop_when_full = opts->target != nullptr;
     auto pl = std::make_unique<hlsbridge_playlist>();
     pl->publisher = std::make_unique<hlsbridge::Publisher>(
         impl.get(), impl->env(), po);

@@ -8,6 +8,7 @@
 #include "hlsbridge/hlsbridge.h"
 #include "playlist.h"
 #include "publisher.h"
+#include "store.h"
 #include "thread_annotations.h"
 
 struct hlsbridge_playlist {
@@ -16,6 +17,10 @@ struct hlsbridge_playlist {
   std::unique_ptr<hlsbridge::Publisher> publisher;
   mutable hlsbridge::Mutex mu;
   std::string last_error GUARDED_BY(mu);
+};
+
+struct hlsbridge_target {
+  std::shared_ptr<hlsbridge::RemoteStore> store;
 };
 
 namespace hlsbridge {

@@ -174,6 +174,7 @@ int hlsbridge_multivariant_open(const hlsbridge_multivariant_options* opts,
     o.fsync_file = opts->fsync_file != 0;
     o.fsync_dir = opts->fsync_dir != 0;
     o.independent_segments = opts->independent_segments != 0;
+    if (opts->target != nullptr) o.store = opts->target->store;
     auto mv = std::make_unique<hlsbridge_multivariant>();
     Status s = hlsbridge::Multivariant::Open(o, &mv->impl);
     if (!s.ok()) {
@@ -347,19 +348,27 @@ int hlsbridge_playlist_get_resume_info(hlsbridge_playlist* pl, hlsbridge_resume_
 
 int hlsbridge_playlist_read_info(const char* path, hlsbridge_resume_info* info, char* err,
                                  size_t err_size) {
+  return hlsbridge_playlist_read_info_from(nullptr, path, info, err, err_size);
+}
+
+int hlsbridge_playlist_read_info_from(hlsbridge_target* target, const char* path,
+                                      hlsbridge_resume_info* info, char* err,
+                                      size_t err_size) {
   try {
     if (path == nullptr || info == nullptr) {
       CopyOut("read_info: path and info are required", err, err_size);
       return -EINVAL;
     }
-    hlsbridge::Env* env = hlsbridge::Env::Default();
-    if (!env->FileExists(path)) {
-      CopyOut(std::string(path) + ": no such file", err, err_size);
-      return -ENOENT;
-    }
+    hlsbridge::LocalStore local(hlsbridge::Env::Default(), hlsbridge::AtomicWriteOptions{});
+    hlsbridge::Store* store = &local;
+    if (target != nullptr) store = target->store.get();
     std::string text;
     hlsbridge::ReadPlaylist read;
-    Status s = env->ReadFile(path, &text);
+    Status s = store->Get(path, &text);
+    if (s.os_errno() == ENOENT) {
+      CopyOut(std::string(path) + ": no such playlist", err, err_size);
+      return -ENOENT;
+    }
     if (s.ok()) s = hlsbridge::ReadOwnPlaylist(text, path, &read);
     if (!s.ok()) {
       CopyOut(s.message(), err, err_size);

@@ -131,8 +131,11 @@ std::string RenderMultivariant(const std::vector<Rendition>& renditions,
 }
 
 Multivariant::Multivariant(MultivariantOptions options, Env* env,
-                           std::string real_dir)
-    : options_(std::move(options)), env_(env), real_dir_(std::move(real_dir)) {}
+                           std::shared_ptr<Store> store, std::string real_dir)
+    : options_(std::move(options)),
+      env_(env),
+      store_(std::move(store)),
+      real_dir_(std::move(real_dir)) {}
 
 Status Multivariant::Open(const MultivariantOptions& options,
                           std::unique_ptr<Multivariant>* result) {
@@ -153,7 +156,14 @@ Status Multivariant::Open(const MultivariantOptions& options,
   std::string real_dir;
   if (!(s = env->RealPath(dir, &real_dir)).ok()) return s;
   if (!(s = RemoveStaleTempFiles(env, path, nullptr)).ok()) return s;
-  result->reset(new Multivariant(options, env, std::move(real_dir)));
+  std::shared_ptr<Store> store = options.store;
+  if (!store) {
+    AtomicWriteOptions wo;
+    wo.sync_file = options.fsync_file;
+    wo.sync_dir = options.fsync_dir;
+    store = std::make_shared<LocalStore>(env, wo);
+  }
+  result->reset(new Multivariant(options, env, std::move(store), std::move(real_dir)));
   return Status::OK();
 }
 
@@ -246,10 +256,7 @@ Status Multivariant::Update(Mode mode, bool* written) {
   }
   const std::string text =
       RenderMultivariant(renditions, options_.independent_segments);
-  AtomicWriteOptions wo;
-  wo.sync_file = options_.fsync_file;
-  wo.sync_dir = options_.fsync_dir;
-  s = WriteFileAtomically(env_, options_.path, text, wo);
+  s = store_->Put(options_.path, {text});
   if (!s.ok()) return s;
   for (size_t i = 0; i < entries_.size(); i++) {
     entries_[i].published_bandwidth = renditions[i].bandwidth;

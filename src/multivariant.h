@@ -72,6 +72,8 @@ struct MultivariantOptions {
   bool fsync_dir = true;
   bool independent_segments = false;
   Env* env = nullptr;  // nullptr: Env::Default(); not owned
+  // nullptr: the local file (fsync_file, fsync_dir); see PlaylistOptions.
+  std::shared_ptr<Store> store;
   std::function<void(LogLevel, std::string_view)> log;
 };
 
@@ -111,11 +113,13 @@ class Multivariant {
     uint64_t published_bandwidth = 0;
   };
 
-  Multivariant(MultivariantOptions options, Env* env, std::string real_dir);
+  Multivariant(MultivariantOptions options, Env* env, std::shared_ptr<Store> store,
+               std::string real_dir);
   Status CheckGroups() const REQUIRES(mu_);
 
   const MultivariantOptions options_;
   Env* const env_;
+  const std::shared_ptr<Store> store_;
   const std::string real_dir_;
   mutable Mutex mu_;
   std::vector<Entry> entries_ GUARDED_BY(mu_);

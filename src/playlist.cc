@@ -163,19 +163,30 @@ Status Playlist::Open(const PlaylistOptions& options,
   s = env->RealPath(dir, &real_dir);
   if (!s.ok()) return s;
 
+  std::shared_ptr<Store> store = options.store;
+  if (!store) {
+    AtomicWriteOptions wo;
+    wo.sync_file = options.fsync_file;
+    wo.sync_dir = options.fsync_dir;
+    store = std::make_shared<LocalStore>(env, wo);
+  }
   ReadPlaylist read;
-  const bool resume = options.resume && env->FileExists(path);
-  if (resume) {
+  bool resume = false;
+  if (options.resume) {
     std::string text;
-    if (!(s = env->ReadFile(path, &text)).ok() ||
-        !(s = ReadOwnPlaylist(text, path, &read)).ok() ||
-        !(s = CheckResumable(options, type, read,
-                             CeilPrintedSeconds(std::llround(options.target_duration * 1000.0))))
-             .ok()) {
+    s = store->Get(path, &text);
+    resume = s.ok();
+    if (!s.ok() && s.os_errno() != ENOENT) return s;
+    if (resume &&
+        (!(s = ReadOwnPlaylist(text, path, &read)).ok() ||
+         !(s = CheckResumable(options, type, read,
+                              CeilPrintedSeconds(std::llround(options.target_duration * 1000.0))))
+              .ok())) {
       return s;
     }
   }
-  std::unique_ptr<Playlist> pl(new Playlist(options, type, env, std::move(real_dir)));
+  std::unique_ptr<Playlist> pl(
+      new Playlist(options, type, env, std::move(store), std::move(real_dir)));
   if (resume) pl->Resume(read);
   *result = std::move(pl);
   return Status::OK();
@@ -270,10 +281,11 @@ Status Playlist::UriForFile(const std::string& file_path, std::string* uri) cons
 }
 
 Playlist::Playlist(PlaylistOptions options, PlaylistType type, Env* env,
-                   std::string real_dir)
+                   std::shared_ptr<Store> store, std::string real_dir)
     : options_(std::move(options)),
       type_(type),
       env_(env),
+      store_(std::move(store)),
       real_dir_(std::move(real_dir)),
       floor_target_duration_(CeilPrintedSeconds(
           std::llround(options_.target_duration * 1000.0))),
@@ -590,10 +602,7 @@ Status Playlist::WriteLocked(LogLines* lines) {
   const size_t bytes = header.size() + body->size() + footer.size();
 
   const int64_t t0 = env_->NowMicros();
-  AtomicWriteOptions wo;
-  wo.sync_file = options_.fsync_file;
-  wo.sync_dir = options_.fsync_dir;
-  Status s = WriteFileAtomically(env_, options_.path, {header, *body, footer}, wo);
+  Status s = store_->Put(options_.path, {header, *body, footer});
   const int64_t now = env_->NowMicros();
   const int64_t latency = now - t0;
   {
@@ -671,20 +680,48 @@ void Playlist::DeleteDueFiles(int64_t now_us, LogLines* lines) {
     // After the segments: a map goes with the last one that needed it.
     for (std::string& file : TakeUnusedMapFiles()) due.push_back(std::move(file));
   }
+  std::vector<FailedDeletion> failed = TakeDueRetries(now_us);
+  for (const std::string& file : due) failed.push_back(FailedDeletion{file, 0, 0});
   uint64_t deleted = 0;
-  for (const std::string& file : due) {
-    Status s = env_->RemoveFile(file);
-    if (s.ok() || s.os_errno() == ENOENT) {
-      ++deleted;
-      lines->emplace_back(LogLevel::kDebug, "deleted " + file);
-    } else {
-      lines->emplace_back(LogLevel::kWarning, s.message());
-    }
+  for (FailedDeletion& d : failed) {
+    if (!d.file_path.empty() && !DeleteOne(&d, now_us, lines)) continue;
+    ++deleted;
   }
   if (deleted > 0) {
     MutexLock l(&mu_);
     files_deleted_ += deleted;
   }
+}
+
+std::vector<Playlist::FailedDeletion> Playlist::TakeDueRetries(int64_t now_us) {
+  MutexLock l(&mu_);
+  auto due = std::stable_partition(
+      failed_deletions_.begin(), failed_deletions_.end(),
+      [now_us](const FailedDeletion& d) { return d.next_us > now_us; });
+  std::vector<FailedDeletion> taken(std::make_move_iterator(due),
+                                    std::make_move_iterator(failed_deletions_.end()));
+  failed_deletions_.erase(due, failed_deletions_.end());
+  return taken;
+}
+
+bool Playlist::DeleteOne(FailedDeletion* d, int64_t now_us, LogLines* lines) {
+  Status s = store_->Delete(d->file_path);
+  if (s.ok()) {
+    lines->emplace_back(LogLevel::kDebug, "deleted " + d->file_path);
+    return true;
+  }
+  // A failure that may heal is tried again later (1, 2, 4... s after), a
+  // bounded number of times; publishing never waits for it.
+  ++d->attempts;
+  const bool again = s.os_errno() != EREMOTEIO && d->attempts < kDeleteAttempts;
+  lines->emplace_back(again ? LogLevel::kWarning : LogLevel::kError,
+                      s.message() + (again ? "; tried again later" : "; left in place"));
+  if (again) {
+    d->next_us = now_us + (int64_t{1'000'000} << (d->attempts - 1));
+    MutexLock l(&mu_);
+    failed_deletions_.push_back(std::move(*d));
+  }
+  return false;
 }
 
 std::vector<std::string> Playlist::TakeUnusedMapFiles() {
@@ -709,6 +746,9 @@ int Playlist::DeleteExpired(bool wait) {
           latest = p.deadline_us;
         }
       }
+      for (const FailedDeletion& d : failed_deletions_) {
+        if (!latest || d.next_us > *latest) latest = d.next_us;
+      }
     }
     // Sleep without any lock, so writers are not held up meanwhile.
     if (latest) {
@@ -723,7 +763,7 @@ int Playlist::DeleteExpired(bool wait) {
   }
   Emit(lines);
   MutexLock l(&mu_);
-  return static_cast<int>(pending_.size());
+  return static_cast<int>(pending_.size() + failed_deletions_.size());
 }
 
 PlaylistStats Playlist::GetStats() const {
@@ -737,7 +777,7 @@ PlaylistStats Playlist::GetStats() const {
   st.discontinuity_sequence = discontinuity_sequence_;
   st.target_duration = std::max<uint64_t>(target_duration_, 1);
   st.segment_count = static_cast<unsigned>(entries_.size());
-  st.pending_deletions = static_cast<unsigned>(pending_.size());
+  st.pending_deletions = static_cast<unsigned>(pending_.size() + failed_deletions_.size());
   st.files_deleted = files_deleted_;
   st.finished = finished_;
   st.peak_bitrate = static_cast<uint64_t>(std::ceil(peak_bitrate_));

@@ -15,6 +15,7 @@
 #include "env.h"
 #include "render.h"
 #include "status.h"
+#include "store.h"
 #include "thread_annotations.h"
 
 namespace hlsbridge {
@@ -47,6 +48,10 @@ struct PlaylistOptions {
   // With resume: continue a playlist that has EXT-X-ENDLIST (the tag goes).
   bool resume_ended = false;
   Env* env = nullptr;  // nullptr: Env::Default(); not owned
+  // Where the playlist and its files are published; nullptr: the local
+  // files themselves (a LocalStore with fsync_file and fsync_dir). With a
+  // remote store `path` and the file paths are a local spool's.
+  std::shared_ptr<Store> store;
   // Called without any lock of ours held, from the calling thread or a
   // Publisher's thread, so it may call back into the Playlist.
   std::function<void(LogLevel, std::string_view)> log;
@@ -165,6 +170,7 @@ class Playlist {
   std::string RenderNow() const EXCLUDES(mu_);
   const std::string& path() const { return options_.path; }
   Env* env() const { return env_; }
+  Store* store() const { return store_.get(); }
   // Sends a line to the log sink of the options (if any), with no lock held.
   void Log(LogLevel level, std::string_view message) const;
 
@@ -194,8 +200,17 @@ class Playlist {
     std::optional<int64_t> deadline_us;  // set once such a state is published
   };
 
+  // A file whose deletion failed in a way that may heal; tried again at
+  // next_us (see DeleteDueFiles()).
+  struct FailedDeletion {
+    std::string file_path;
+    int64_t next_us;
+    int attempts;
+  };
+  static constexpr int kDeleteAttempts = 6;
+
   Playlist(PlaylistOptions options, PlaylistType type, Env* env,
-           std::string real_dir);
+           std::shared_ptr<Store> store, std::string real_dir);
   // The state of a playlist read back (PlaylistOptions::resume), before any
   // other call.
   void Resume(const ReadPlaylist& read) EXCLUDES(mu_, write_mu_);
@@ -223,11 +238,18 @@ class Playlist {
   // deletions never overtake a publish.
   void DeleteDueFiles(int64_t now_us, LogLines* lines) REQUIRES(write_mu_)
       EXCLUDES(mu_);
+  // The failed deletions due for another try at now_us, taken out.
+  std::vector<FailedDeletion> TakeDueRetries(int64_t now_us) EXCLUDES(mu_);
+  // Deletes d's file through the store; a failure is logged and, when it may
+  // heal, d goes back to failed_deletions_. True when deleted.
+  bool DeleteOne(FailedDeletion* d, int64_t now_us, LogLines* lines)
+      REQUIRES(write_mu_) EXCLUDES(mu_);
   Status WriteLocked(LogLines* lines) REQUIRES(write_mu_) EXCLUDES(mu_);
 
   const PlaylistOptions options_;
   const PlaylistType type_;
   Env* const env_;
+  const std::shared_ptr<Store> store_;
   const std::string real_dir_;  // the playlist's directory, canonical
   ResumeInfo resume_info_;  // set by Resume(), before the handle is shared
   const uint64_t floor_target_duration_;
@@ -245,6 +267,7 @@ class Playlist {
   mutable Mutex mu_;
   std::deque<Entry> entries_ GUARDED_BY(mu_);
   std::vector<PendingDeletion> pending_ GUARDED_BY(mu_);
+  std::vector<FailedDeletion> failed_deletions_ GUARDED_BY(mu_);
   std::shared_ptr<const Map> map_ GUARDED_BY(mu_);  // of the next segment
   std::string key_ GUARDED_BY(mu_);  // KeyAttributes() of the next segment
   // Replaced maps whose file is still to be deleted (delete_segments).

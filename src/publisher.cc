@@ -64,7 +64,25 @@ Status Publisher::Submit(SegmentFile segment) {
   job.segment = std::move(segment);
   job.submitted_us = env_->NowMicros();
   OpenForSync(&job);
-  return Enqueue(std::move(job));
+  const SegmentFile kept = job.segment;
+  if (Enqueue(std::move(job))) return Status::OK();
+  return Drop(kept);
+}
+
+Status Publisher::Drop(const SegmentFile& segment) {
+  RemoveFile(segment.file_path);
+  {
+    MutexLock l(&mu_);
+    ++segments_lost_;
+  }
+  Job mark;  // a discard without a file: the next listed segment is marked
+  mark.kind = Job::Kind::kDiscard;
+  (void)Enqueue(std::move(mark));
+  return Status::IOError(
+      EAGAIN, playlist_->path() + ": segment \"" + segment.uri + "\": dropped: " +
+                  std::to_string(options_.max_queued) +
+                  " earlier ones still wait for publication; the next segment "
+                  "starts a discontinuity");
 }
 
 Status Publisher::SubmitMap(SegmentFile map) {
@@ -78,7 +96,8 @@ Status Publisher::SubmitMap(SegmentFile map) {
   job.kind = Job::Kind::kMap;
   job.segment = std::move(map);
   OpenForSync(&job);
-  return Enqueue(std::move(job));
+  (void)Enqueue(std::move(job));
+  return Status::OK();
 }
 
 void Publisher::RefuseMap(std::string file_path, const Status& why) {
@@ -107,12 +126,13 @@ Status Publisher::SubmitKey(KeyInput key) {
     return s;
   }
   OpenForSync(&job);
-  return Enqueue(std::move(job));
+  (void)Enqueue(std::move(job));
+  return Status::OK();
 }
 
 void Publisher::OpenForSync(Job* job) {
   const std::string& path = job->segment.file_path;
-  if (!options_.sync_files || path.empty()) return;
+  if (!options_.sync_files || path.empty() || !playlist_->store()->local()) return;
   // A failure here loses the file on the worker, in order.
   job->opened = env_->OpenForSync(path, false, &job->file);
   if (job->opened.ok()) job->opened = env_->OpenForSync(DirName(path), true, &job->dir);
@@ -122,7 +142,8 @@ Status Publisher::Discard(std::string file_path) {
   Job job;
   job.kind = Job::Kind::kDiscard;
   job.segment.file_path = std::move(file_path);
-  return Enqueue(std::move(job));
+  (void)Enqueue(std::move(job));
+  return Status::OK();
 }
 
 Status Publisher::Finish() {
@@ -134,10 +155,14 @@ Status Publisher::Finish() {
   return finish_status_;
 }
 
-Status Publisher::Enqueue(Job job) {
+bool Publisher::Enqueue(Job job) {
   MutexLock l(&mu_);
-  // Back-pressure: the caller waits while the worker is max_queued behind.
-  while (queue_.size() + in_progress_ >= options_.max_queued) done_cv_.Wait(&mu_);
+  if (options_.drop_when_full) {
+    if (job.kind == Job::Kind::kSegment && Full()) return false;
+  } else {
+    // Back-pressure: the caller waits while the worker is max_queued behind.
+    while (Full()) done_cv_.Wait(&mu_);
+  }
   if (!started_) {
     // Before queuing: if the thread cannot start (a process limit), the
     // caller gets the error and nothing waits for a worker that never runs.
@@ -147,7 +172,7 @@ Status Publisher::Enqueue(Job job) {
   queue_.push_back(std::move(job));
   ++enqueued_;
   work_cv_.Signal();
-  return Status::OK();
+  return true;
 }
 
 void Publisher::Drain() {
@@ -223,7 +248,11 @@ void Publisher::Process(std::deque<Job>* batch) {
   // Files first (all of them, so their writeback overlaps), then the jobs in
   // order, so that a lost segment marks the one after it, not one before.
   std::vector<Status> durable(batch->size());
-  if (options_.sync_files) MakeDurable(*batch, &durable);
+  if (!playlist_->store()->local()) {
+    Upload(*batch, &durable);
+  } else if (options_.sync_files) {
+    MakeDurable(*batch, &durable);
+  }
 
   bool added = false;  // a segment the playlist on disk does not list yet
   for (size_t i = 0; i < batch->size(); ++i) {
@@ -376,6 +405,22 @@ void Publisher::MakeDurable(const std::deque<Job>& batch,
     Status s = batch[in_dir.front()].dir->Sync();
     if (s.ok()) continue;
     for (size_t i : in_dir) (*durable)[i] = s;
+  }
+}
+
+void Publisher::Upload(const std::deque<Job>& batch, std::vector<Status>* durable) {
+  Store* store = playlist_->store();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Job& job = batch[i];
+    if (job.kind == Job::Kind::kDiscard || job.kind == Job::Kind::kFinish ||
+        job.segment.file_path.empty() || !job.opened.ok()) {
+      continue;
+    }
+    (*durable)[i] = store->PutFile(job.segment.file_path);
+    // The spool keeps maps (SameAsCurrentMap) and keys, not media.
+    if ((*durable)[i].ok() && job.kind == Job::Kind::kSegment) {
+      RemoveFile(job.segment.file_path);
+    }
   }
 }
 

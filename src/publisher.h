@@ -40,6 +40,12 @@ struct PublisherOptions {
   // progress, so a stalled disk holds the caller back instead of letting
   // memory grow. At least 1.
   size_t max_queued = 16;
+  // Instead of blocking, a segment submitted while max_queued jobs wait is
+  // dropped: its file is removed, Submit() says so, and the next listed
+  // segment carries EXT-X-DISCONTINUITY. Other jobs (maps, keys, discards:
+  // few and small) are then queued past the bound. For a remote store, so
+  // that a stalled origin never stalls the encoder.
+  bool drop_when_full = false;
 };
 
 struct PublisherStats {
@@ -128,7 +134,18 @@ class Publisher {
     KeyInput key;  // kKey
   };
 
-  Status Enqueue(Job job) EXCLUDES(mu_);
+  // Queues a job; with drop_when_full, a segment's is refused (nothing
+  // queued, false) when the queue is full.
+  bool Enqueue(Job job) EXCLUDES(mu_);
+  bool Full() const REQUIRES(mu_) {
+    return queue_.size() + in_progress_ >= options_.max_queued;
+  }
+  // A segment dropped at submit: its file goes now, the next listed segment
+  // is marked. Returns the error for the caller.
+  Status Drop(const SegmentFile& segment) EXCLUDES(mu_);
+  // Puts each file of the batch to a remote store; a segment's spool file
+  // goes once it is put. (*durable)[i] as in MakeDurable().
+  void Upload(const std::deque<Job>& batch, std::vector<Status>* durable);
   void Run() EXCLUDES(mu_);
   // One batch of jobs taken from the queue at once: files synced, then
   // their directories, then every durable segment added and the playlist

@@ -22,6 +22,11 @@ class [[nodiscard]] Status {
   // Renders "<context>: <step>: <strerror(err)>"; `err` is a positive errno.
   static Status IOError(std::string_view context, std::string_view step,
                         int err);
+  // An I/O error whose message is given whole (a remote target's words);
+  // `err` is a positive errno (EREMOTEIO: the target refused for good).
+  static Status IOError(int err, std::string message) {
+    return Status(Code::kIOError, err, std::move(message));
+  }
   static Status NoMemory(std::string message) {
     return Status(Code::kNoMemory, 0, std::move(message));
   }

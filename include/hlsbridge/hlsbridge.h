@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define HLSBRIDGE_VERSION_MAJOR 1
-#define HLSBRIDGE_VERSION_MINOR 3
+#define HLSBRIDGE_VERSION_MINOR 4
 #define HLSBRIDGE_VERSION_PATCH 0
 
 /* hlsbridge_segment.program_date_time_ms value meaning "no date-time". */
@@ -83,6 +83,79 @@ typedef enum {
  */
 typedef void (*hlsbridge_log_callback)(void *opaque, hlsbridge_log_level level,
                                        const char *message);
+
+/*
+ * A publication target (1.4.0): where playlists, segments, init sections and
+ * keys go when they are not the local files themselves, e.g. an HTTP origin
+ * (the FFmpeg muxer implements it with FFmpeg's http protocol). The core
+ * keeps deciding what is published and in which order; the files are
+ * written to a local spool first (the paths given to the core), and each
+ * object is named to the callbacks by its spool path:
+ *  - a segment is listed only after its put is done (its spool file then
+ *    goes); init sections and keys are put before a playlist names them;
+ *  - playlist puts are serialized and never put an older state over a
+ *    newer one;
+ *  - RETRY results are tried again with a wait that starts at 0.1 s and
+ *    doubles up to 2 s, for at most retry_seconds from the first attempt;
+ *    a segment not put by then is not listed (the next listed one carries
+ *    EXT-X-DISCONTINUITY); a playlist not put stays pending and goes with
+ *    the next write;
+ *  - REFUSED results are not retried: the operation fails with -EREMOTEIO
+ *    and a message naming the object and the cause;
+ *  - deletions (delete_segments) are tried once at their time and, after a
+ *    failure that may heal, again 1, 2, 4, 8, 16 s later; never waited for;
+ *  - a playlist with a target never blocks its caller on a full queue: a
+ *    segment submitted while max_queued_segments wait is dropped.
+ */
+typedef enum {
+    HLSBRIDGE_TARGET_DONE = 0,
+    HLSBRIDGE_TARGET_RETRY = 1,     /* may heal: 5xx, refused connection, timeout */
+    HLSBRIDGE_TARGET_NOT_FOUND = 2, /* no such object (get, remove) */
+    HLSBRIDGE_TARGET_REFUSED = 3    /* will not heal: 401, 403, 404 on a directory... */
+} hlsbridge_target_result;
+
+typedef struct {
+    void *opaque;
+    /* Stores size bytes as the whole object `name`, replacing any other
+     * whole (a reader sees the old or the new object, never a mix). On a
+     * failure, a readable cause goes to why[0..why_size-1]. Called from any
+     * thread of the library, possibly at once. Required. */
+    hlsbridge_target_result (*put)(void *opaque, const char *name, const uint8_t *data,
+                                   size_t size, char *why, size_t why_size);
+    /* Removes the object `name`. Required. */
+    hlsbridge_target_result (*remove)(void *opaque, const char *name, char *why,
+                                      size_t why_size);
+    /* Reads the object `name`: on DONE, *data holds *size bytes allocated
+     * with malloc() (the library frees them). Required. */
+    hlsbridge_target_result (*get)(void *opaque, const char *name, uint8_t **data,
+                                   size_t *size, char *why, size_t why_size);
+    /* How long a RETRY is retried, seconds; <= 0: 30. */
+    double retry_seconds;
+    /* Nonzero when a DONE put survives a crash of the target. The local
+     * spool is then never fsynced; with 0 the library says once, at open,
+     * that publication is not durable. */
+    int durable;
+    hlsbridge_log_callback log_callback; /* retries and give-ups; NULL: none */
+    void *log_opaque;
+} hlsbridge_target_callbacks;
+
+typedef struct hlsbridge_target hlsbridge_target;
+
+/* Creates a target from its callbacks (copied). 0, or -EINVAL with
+ * hlsbridge_last_open_error() saying which callback is missing. */
+HLSBRIDGE_EXPORT int hlsbridge_target_open(const hlsbridge_target_callbacks *cb,
+                                           hlsbridge_target **out);
+/* After every playlist and multivariant playlist using it is closed. */
+HLSBRIDGE_EXPORT void hlsbridge_target_close(hlsbridge_target *target);
+
+/* A private spool directory for a target: a new directory
+ * "<parent>/hlsbridge-XXXXXX" (parent NULL: $TMPDIR, else /tmp), mode 0700.
+ * *dir is allocated with malloc(). 0, or a negative errno with
+ * hlsbridge_last_open_error() naming the parent and the cause. */
+HLSBRIDGE_EXPORT int hlsbridge_spool_create(const char *parent, char **dir);
+/* Removes a spool directory made by hlsbridge_spool_create() and all that
+ * is left in it. 0 or a negative errno. */
+HLSBRIDGE_EXPORT int hlsbridge_spool_remove(const char *dir);
 
 typedef struct {
     /* Playlist file to (re)write. Required. Its directory is created (0755)
@@ -158,6 +231,12 @@ typedef struct {
      * removed at the next write); without it such a playlist is refused.
      * Default 0. (1.3.0) */
     int resume_ended;
+    /* Where the playlist and its files are published; NULL (default): the
+     * local files themselves. With a target, path and the file paths are in
+     * its spool, fsync_* do not apply, a resumed playlist is read with get,
+     * and max_queued_segments bounds the segments waiting for their put
+     * (one more is dropped, see hlsbridge_target_callbacks). (1.4.0) */
+    hlsbridge_target *target;
 } hlsbridge_playlist_options;
 
 typedef struct {
@@ -448,6 +527,8 @@ typedef struct {
     int independent_segments;
     hlsbridge_log_callback log_callback; /* NULL: no logging */
     void *log_opaque;
+    /* NULL: the local file; else as in hlsbridge_playlist_options. (1.4.0) */
+    hlsbridge_target *target;
 } hlsbridge_multivariant_options;
 
 typedef enum {
@@ -612,6 +693,13 @@ HLSBRIDGE_EXPORT int hlsbridge_playlist_get_resume_info(hlsbridge_playlist *pl,
  * errno with the reason (file, line, cause) in err[0..err_size-1]. */
 HLSBRIDGE_EXPORT int hlsbridge_playlist_read_info(const char *path, hlsbridge_resume_info *info,
                                                   char *err, size_t err_size);
+
+/* The same, the playlist read through a target's get (NULL: the local
+ * file); -ENOENT when there is none. (1.4.0) */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_read_info_from(hlsbridge_target *target,
+                                                       const char *path,
+                                                       hlsbridge_resume_info *info,
+                                                       char *err, size_t err_size);
 
 HLSBRIDGE_EXPORT void hlsbridge_resume_info_free(hlsbridge_resume_info *info);
 

@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build_dir" --prefix "$tmp/prefix" >/dev/null
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
 [ -f "$PKG_CONFIG_PATH/libhlsbridge.pc" ] || PKG_CONFIG_PATH="$tmp/prefix/lib/x86_64-linux-gnu/pkgconfig"
-pkg-config --exists 'libhlsbridge >= 1.3.0'
+pkg-config --exists 'libhlsbridge >= 1.4.0'
 
 expected=$'#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000,\na.ts\n#EXT-X-ENDLIST'
 

@@ -450,7 +450,7 @@ int main(int argc, char **argv)
     unlink(path);
 
     start_phase("version");
-    CHECK(strcmp(hlsbridge_version(), "1.3.0") == 0);
+    CHECK(strcmp(hlsbridge_version(), "1.4.0") == 0);
 
     start_phase("open: options are checked");
 
