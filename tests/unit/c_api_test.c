@@ -435,6 +435,140 @@ static void check_keys(const char *dir)
     hlsbridge_playlist_close(pl);
 }
 
+/* A target that keeps objects in memory: the last put of each name. */
+#define MAX_OBJECTS 16
+static struct {
+    char name[MAX_OBJECTS][512];
+    char *data[MAX_OBJECTS];
+    size_t size[MAX_OBJECTS];
+    int count, puts, refuse_next;
+} objects;
+
+static int object_index(const char *name)
+{
+    for (int i = 0; i < objects.count; i++)
+        if (!strcmp(objects.name[i], name))
+            return i;
+    return -1;
+}
+
+static hlsbridge_target_result mem_put(void *opaque, const char *name, const uint8_t *data,
+                                       size_t size, char *why, size_t why_size)
+{
+    int i = object_index(name);
+    (void)opaque;
+    objects.puts++;
+    if (objects.refuse_next) {
+        objects.refuse_next = 0;
+        snprintf(why, why_size, "HTTP 403 Forbidden");
+        return HLSBRIDGE_TARGET_REFUSED;
+    }
+    if (i < 0) {
+        CHECK(objects.count < MAX_OBJECTS);
+        i = objects.count++;
+        snprintf(objects.name[i], sizeof(objects.name[i]), "%s", name);
+    }
+    free(objects.data[i]);
+    objects.data[i] = malloc(size + 1);
+    memcpy(objects.data[i], data, size);
+    objects.data[i][size] = '\0';
+    objects.size[i] = size;
+    return HLSBRIDGE_TARGET_DONE;
+}
+
+static hlsbridge_target_result mem_remove(void *opaque, const char *name, char *why,
+                                          size_t why_size)
+{
+    int i = object_index(name);
+    (void)opaque; (void)why; (void)why_size;
+    if (i < 0)
+        return HLSBRIDGE_TARGET_NOT_FOUND;
+    free(objects.data[i]);
+    objects.data[i] = NULL;
+    objects.name[i][0] = '\0';
+    return HLSBRIDGE_TARGET_DONE;
+}
+
+static hlsbridge_target_result mem_get(void *opaque, const char *name, uint8_t **data,
+                                       size_t *size, char *why, size_t why_size)
+{
+    int i = object_index(name);
+    (void)opaque; (void)why; (void)why_size;
+    if (i < 0 || !objects.data[i])
+        return HLSBRIDGE_TARGET_NOT_FOUND;
+    *data = malloc(objects.size[i] + 1);
+    memcpy(*data, objects.data[i], objects.size[i]);
+    *size = objects.size[i];
+    return HLSBRIDGE_TARGET_DONE;
+}
+
+static void check_target(void)
+{
+    hlsbridge_target_callbacks cb;
+    hlsbridge_target *target = NULL;
+    hlsbridge_playlist_options opts;
+    hlsbridge_playlist *pl = NULL;
+    hlsbridge_segment seg;
+    hlsbridge_resume_info info;
+    char *spool = NULL, path[1024], seg_path[1024], err[256];
+    struct stat st;
+    int i;
+
+    start_phase("target: objects put through callbacks, the spool a private directory");
+    memset(&cb, 0, sizeof(cb));
+    cb.put = mem_put;
+    cb.remove = mem_remove;
+    CHECK(hlsbridge_target_open(&cb, &target) == -EINVAL);
+    CHECK(strstr(hlsbridge_last_open_error(), "get callback") != NULL);
+    cb.get = mem_get;
+    cb.retry_seconds = 1;
+    cb.durable = 1;
+    CHECK(hlsbridge_target_open(&cb, &target) == 0);
+    CHECK(hlsbridge_spool_create(NULL, &spool) == 0);
+    CHECK(stat(spool, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+
+    snprintf(path, sizeof(path), "%s/live/index.m3u8", spool);
+    hlsbridge_playlist_options_init(&opts);
+    opts.path = path;
+    opts.window_size = 3;
+    opts.target_duration = 2;
+    opts.target = target;
+    CHECK(hlsbridge_playlist_open(&opts, &pl) == 0);
+    snprintf(seg_path, sizeof(seg_path), "%s/live/seg0.ts", spool);
+    write_file(seg_path, "media");
+    memset(&seg, 0, sizeof(seg));
+    seg.file_path = seg_path;
+    seg.duration = 2;
+    seg.program_date_time_ms = HLSBRIDGE_NO_PDT;
+    CHECK(hlsbridge_playlist_submit_segment(pl, &seg) == 0);
+    CHECK(hlsbridge_playlist_finish(pl) == 0);
+    i = object_index(seg_path);
+    CHECK(i >= 0 && !strcmp(objects.data[i], "media"));
+    CHECK(access(seg_path, F_OK) != 0);  /* no media left in the spool */
+    i = object_index(path);
+    CHECK(i >= 0 && strstr(objects.data[i], "seg0.ts\n#EXT-X-ENDLIST") != NULL);
+    CHECK(access(path, F_OK) != 0);      /* the playlist is not written locally */
+
+    /* A refusal fails the write with -EREMOTEIO, naming the object. */
+    objects.refuse_next = 1;
+    CHECK(hlsbridge_playlist_write(pl) == -EREMOTEIO);
+    CHECK(strstr(hlsbridge_playlist_error(pl), "403") != NULL);
+    hlsbridge_playlist_close(pl);
+
+    CHECK(hlsbridge_playlist_read_info_from(target, path, &info, err, sizeof(err)) == 0);
+    CHECK(info.ended && info.segments == 1 && !strcmp(info.last_uri, "seg0.ts"));
+    hlsbridge_resume_info_free(&info);
+    CHECK(mem_remove(NULL, path, err, sizeof(err)) == HLSBRIDGE_TARGET_DONE);
+    CHECK(hlsbridge_playlist_read_info_from(target, path, &info, err, sizeof(err)) == -ENOENT);
+
+    hlsbridge_target_close(target);
+    CHECK(hlsbridge_spool_remove(spool) == 0);
+    CHECK(stat(spool, &st) != 0);
+    free(spool);
+    for (i = 0; i < objects.count; i++)
+        free(objects.data[i]);
+}
+
 int main(int argc, char **argv)
 {
     char dir[4096], path[4200];
@@ -538,6 +672,7 @@ int main(int argc, char **argv)
     check_keys(dir);
     check_ladder(dir);
     check_resume(dir);
+    check_target();
 
     printf("c_api_test: all checks passed\n");
     return 0;
