@@ -256,7 +256,11 @@ Status Multivariant::Update(Mode mode, bool* written) {
   }
   const std::string text =
       RenderMultivariant(renditions, options_.independent_segments);
-  s = store_->Put(options_.path, {text});
+  // Written on the caller's (muxing) thread: while the stream runs, one
+  // attempt, and a failure is retried at the next update; at the end, the
+  // store's whole retry time.
+  s = mode == Mode::kFinal ? store_->Put(options_.path, {text})
+                           : store_->PutOnce(options_.path, {text});
   if (!s.ok()) return s;
   for (size_t i = 0; i < entries_.size(); i++) {
     entries_[i].published_bandwidth = renditions[i].bandwidth;

@@ -74,10 +74,8 @@ Status Publisher::Drop(const SegmentFile& segment) {
   {
     MutexLock l(&mu_);
     ++segments_lost_;
+    drop_pending_ = true;  // the next segment queued is marked
   }
-  Job mark;  // a discard without a file: the next listed segment is marked
-  mark.kind = Job::Kind::kDiscard;
-  (void)Enqueue(std::move(mark));
   return Status::IOError(
       EAGAIN, playlist_->path() + ": segment \"" + segment.uri + "\": dropped: " +
                   std::to_string(options_.max_queued) +
@@ -159,6 +157,10 @@ bool Publisher::Enqueue(Job job) {
   MutexLock l(&mu_);
   if (options_.drop_when_full) {
     if (job.kind == Job::Kind::kSegment && Full()) return false;
+    if (job.kind == Job::Kind::kSegment && drop_pending_) {
+      job.segment.discontinuity = true;
+      drop_pending_ = false;
+    }
   } else {
     // Back-pressure: the caller waits while the worker is max_queued behind.
     while (Full()) done_cv_.Wait(&mu_);

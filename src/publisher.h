@@ -189,6 +189,9 @@ class Publisher {
   uint64_t enqueued_ GUARDED_BY(mu_) = 0;  // jobs ever queued
   uint64_t finished_ GUARDED_BY(mu_) = 0;  // jobs ever done
   bool stop_ GUARDED_BY(mu_) = false;
+  // A segment was dropped (drop_when_full): the next one queued follows a
+  // gap. (Queuing a marker instead would count against the bound.)
+  bool drop_pending_ GUARDED_BY(mu_) = false;
   bool started_ GUARDED_BY(mu_) = false;
   std::optional<Status> error_ GUARDED_BY(mu_);
   Status finish_status_ GUARDED_BY(mu_);  // of the last kFinish job

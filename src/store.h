@@ -7,6 +7,7 @@
 #ifndef HLSBRIDGE_SRC_STORE_H_
 #define HLSBRIDGE_SRC_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -31,6 +32,12 @@ class Store {
   // a reader sees the old or the new object whole, never a mix.
   virtual Status Put(const std::string& path,
                      std::initializer_list<std::string_view> pieces) = 0;
+  // Put() with a single attempt, for a caller that must not wait (the
+  // muxing thread) and will put again later.
+  virtual Status PutOnce(const std::string& path,
+                         std::initializer_list<std::string_view> pieces) {
+    return Put(path, pieces);
+  }
   // Publishes the complete local file `path` as the object of that name.
   // A local store has nothing to do.
   virtual Status PutFile(const std::string& path) = 0;
@@ -92,10 +99,15 @@ struct RemoteStoreOptions {
 };
 
 // Objects go to an application's target (RemoteOps), named by their local
-// paths; files to put are read from the spool (Env) and a segment's spool
-// file goes once it is put. Errors name the path, the operation and the
-// cause: "<path>: PUT: HTTP 403 Forbidden". A refusal is an IOError with
-// errno EREMOTEIO; giving up on one that might have healed, ETIMEDOUT.
+// paths; files to put are read from the spool (Env). Errors name the path,
+// the operation and the cause: "<path>: PUT: HTTP 403 Forbidden". A refusal
+// is an IOError with errno EREMOTEIO; giving up on one that might have
+// healed, ETIMEDOUT.
+//
+// The retry time bounds an outage, not each object: once an operation has
+// given up, the next ones are tried once each until one goes through, so
+// that the objects queued behind it (and the playlist put at the end of a
+// stream) do not wait the whole retry time again each.
 class RemoteStore : public Store {
  public:
   using Log = std::function<void(bool error, const std::string& message)>;
@@ -106,20 +118,25 @@ class RemoteStore : public Store {
   bool local() const override { return false; }
   Status Put(const std::string& path,
              std::initializer_list<std::string_view> pieces) override;
+  Status PutOnce(const std::string& path,
+                 std::initializer_list<std::string_view> pieces) override;
   Status PutFile(const std::string& path) override;
   Status Delete(const std::string& path) override;
   Status Get(const std::string& path, std::string* contents) override;
 
  private:
-  // Runs `attempt` until it is done, refused, or the retry time is over.
-  Status Retry(const std::string& path, const char* method,
+  // Runs `attempt` until it is done, refused, or the retry time (0: a
+  // single try) is over.
+  Status Retry(const std::string& path, const char* method, int64_t retry_us,
                const std::function<RemoteResult(std::string* why)>& attempt);
-  Status PutBytes(const std::string& path, std::string_view data);
+  Status PutBytes(const std::string& path, std::string_view data, bool once);
 
   Env* const env_;
   const RemoteOps ops_;
   const RemoteStoreOptions options_;
   const Log log_;
+  // The last operation gave up: the target is down (see the class comment).
+  std::atomic<bool> down_{false};
 };
 
 }  // namespace hlsbridge

@@ -186,6 +186,35 @@ TEST_F(StoreTest, GivesUpWithinTheRetryTime) {
   EXPECT_FALSE(origin_.Has("/spool/a"));
 }
 
+TEST_F(StoreTest, AfterGivingUpEachObjectIsTriedOnceUntilOneGoesThrough) {
+  auto store = NewStore(5'000'000);
+  origin_.Script("PUT", RemoteResult::kRetry, 100);
+  EXPECT_EQ(store->Put("/spool/a", {"x"}).os_errno(), ETIMEDOUT);
+  const size_t tries = origin_.Log().size();
+  EXPECT_GT(tries, 3u);
+  // The origin is down: the objects queued behind do not wait 5 s each.
+  const int64_t t0 = env_.NowMicros();
+  EXPECT_EQ(store->Put("/spool/b", {"x"}).os_errno(), ETIMEDOUT);
+  EXPECT_EQ(origin_.Log().size(), tries + 1);
+  EXPECT_EQ(env_.NowMicros(), t0);
+  // Back: the first success ends the outage, and retries are whole again.
+  origin_.ClearScript();
+  ASSERT_TRUE(store->Put("/spool/c", {"x"}).ok());
+  EXPECT_TRUE(Logged("went through again"));
+  origin_.Script("PUT", RemoteResult::kRetry, 2);
+  ASSERT_TRUE(store->Put("/spool/d", {"x"}).ok());
+  EXPECT_EQ(origin_.Object("/spool/d"), "x");
+}
+
+TEST_F(StoreTest, PutOnceMakesOneAttempt) {
+  auto store = NewStore();
+  origin_.Script("PUT", RemoteResult::kRetry);
+  EXPECT_EQ(store->PutOnce("/spool/m", {"a", "b"}).os_errno(), ETIMEDOUT);
+  EXPECT_EQ(origin_.Log().size(), 1u);
+  ASSERT_TRUE(store->PutOnce("/spool/m", {"a", "b"}).ok());
+  EXPECT_EQ(origin_.Object("/spool/m"), "ab");
+}
+
 TEST_F(StoreTest, RefusalIsNotRetried) {
   auto store = NewStore();
   origin_.Script("PUT", RemoteResult::kRefused);
