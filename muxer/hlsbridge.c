@@ -982,7 +982,7 @@ static av_cold int open_playlist(HLSBridgeVariant *v)
         opts.keep_removed_segments = c->delete_threshold;
     opts.target          = c->origin.target;
     if (c->origin.target)
-        opts.max_queued_segments = c->origin.queue_size;
+        opts.max_queued_segments = c->origin.queue_size;  /* 0: the core's 16 */
     opts.resume          = !!(c->flags & HLSBRIDGE_FLAG_APPEND_LIST);
     opts.resume_ended    = c->append_ended;
     opts.log_callback    = ff_hlsbridge_core_log;
@@ -2560,13 +2560,13 @@ static const AVOption options[] = {
     { "hls_segment_size", REFUSED, OFFSET(hls.segment_size), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, INT_MAX, E },
     { "hls_subtitle_path", REFUSED, OFFSET(hls.subtitle_path), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "hls_fmp4_init_resend", REFUSED, OFFSET(hls.fmp4_init_resend), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
-    { "method", "set the HTTP method of uploads to an http:// output", OFFSET(hls.method), AV_OPT_TYPE_STRING, { .str = "PUT" }, 0, 0, E },
+    { "method", "set the HTTP method of uploads to an http:// output (default PUT)", OFFSET(hls.method), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "http_user_agent", "set the User-Agent of requests to an http:// output", OFFSET(hls.http_user_agent), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "cc_stream_map", REFUSED, OFFSET(hls.cc_stream_map), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
-    { "http_persistent", "keep connections to an http:// output open for the next uploads", OFFSET(hls.http_persistent), AV_OPT_TYPE_BOOL, { .i64 = 1 }, 0, 1, E },
+    { "http_persistent", "keep connections to an http:// output open for the next uploads (-1: yes)", OFFSET(hls.http_persistent), AV_OPT_TYPE_BOOL, { .i64 = -1 }, -1, 1, E },
     { "timeout", "set the socket I/O timeout of each request to an http:// output (-1: 5 s); a timeout is retried", OFFSET(hls.timeout), AV_OPT_TYPE_DURATION, { .i64 = -1 }, -1, INT_MAX, E },
-    { "http_retry_time", "set how long an upload that failed with a 5xx, a refused connection or a timeout is retried (backoff 0.1 s doubling to 2 s); a segment not uploaded by then is left out", OFFSET(origin.retry_time), AV_OPT_TYPE_DURATION, { .i64 = 30000000 }, 100000, INT64_MAX, E },
-    { "http_queue_size", "set how many segments of a variant may wait for their upload; one more is dropped (a discontinuity)", OFFSET(origin.queue_size), AV_OPT_TYPE_INT, { .i64 = 16 }, 1, 1024, E },
+    { "http_retry_time", "set how long an upload that failed with a 5xx, a refused connection or a timeout is retried (backoff 0.1 s doubling to 2 s; -1: 30 s); a segment not uploaded by then is left out", OFFSET(origin.retry_time), AV_OPT_TYPE_DURATION, { .i64 = -1 }, -1, INT64_MAX, E },
+    { "http_queue_size", "set how many segments of a variant may wait for their upload, one more is dropped (a discontinuity); 0: 16", OFFSET(origin.queue_size), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 1024, E },
     { "http_spool_dir", "set the local directory where files wait for their upload (a private directory is made in it; default $TMPDIR or /tmp)", OFFSET(origin.spool_parent), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },
     { "ignore_io_errors", REFUSED, OFFSET(hls.ignore_io_errors), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, E },
     { "headers", "set custom HTTP headers of requests to an http:// output (lines ending in \\r\\n)", OFFSET(hls.headers), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, E },

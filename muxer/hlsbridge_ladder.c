@@ -391,8 +391,33 @@ static av_cold int64_t clear_orphans(HLSBridgeVariant *v, int64_t n)
 /* fMP4: init files are numbered past every existing one (within a run of
  * missing names, one deleted with its segments), so that none that the
  * old playlist names is ever rewritten. */
-static av_cold int free_init_name(HLSBridgeVariant *v)
+static av_cold int free_init_name(HLSBridgeVariant *v, const char *map_uri)
 {
+    HLSBridgeContext *c = v->s->priv_data;
+
+    /* On an origin, where each look is a request: past the init file in
+     * force (the newest listed), and past those a killed run put after it. */
+    if (c->origin.target) {
+        char *in_force = map_uri ? ff_urldecode(av_basename(map_uri), 0) : NULL;
+        for (int64_t n = 0; in_force && n < 4096; n++) {
+            char *name = ff_hlsbridge_init_file_name(v->init_template, n);
+            if (!name)
+                break;
+            if (!strcmp(av_basename(name), in_force))
+                v->init.base = n + 1;
+            av_free(name);
+        }
+        av_free(in_force);
+        for (int k = 0; k < 64; k++, v->init.base++) {
+            char *name = ff_hlsbridge_init_file_name(v->init_template, v->init.base);
+            int exists = name && ff_hlsbridge_object_exists(v->s, name);
+            av_free(name);
+            if (!exists)
+                break;
+        }
+        v->init.count = v->init.base;
+        return 0;
+    }
     for (int64_t n = 0; n <= v->init.base + 64; n++) {
         char *name = ff_hlsbridge_init_file_name(v->init_template, n);
         if (!name)
@@ -455,7 +480,7 @@ static av_cold int continue_variant(HLSBridgeVariant *v, const hlsbridge_resume_
     if (info->key_in_force && !c->enc_opts.info_file && !c->enc_opts.enabled &&
         (ret = hlsbridge_playlist_submit_key(v->pl, &none)) < 0)
         return ret;
-    return v->init_template ? free_init_name(v) : 0;
+    return v->init_template ? free_init_name(v, info->map_uri) : 0;
 }
 
 /*

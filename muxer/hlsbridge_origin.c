@@ -412,7 +412,7 @@ static int open_target(AVFormatContext *s)
         .put           = origin_put,
         .remove        = origin_remove,
         .get           = origin_get,
-        .retry_seconds = c->origin.retry_time / (double)AV_TIME_BASE,
+        .retry_seconds = c->origin.retry_time / (double)AV_TIME_BASE,  /* <= 0: 30 s */
         .durable       = 1,
         .log_callback  = ff_hlsbridge_core_log,
         .log_opaque    = s,
@@ -441,14 +441,16 @@ av_cold int ff_hlsbridge_open_origin(AVFormatContext *s)
                "origin, e.g. http://host:port/live/index.m3u8\n", s->url);
         return AVERROR(EINVAL);
     }
-    if (!c->hls.method || !*c->hls.method || strcspn(c->hls.method, " \r\n\t") !=
-        strlen(c->hls.method)) {
-        av_log(s, AV_LOG_ERROR, "method '%s': an HTTP method such as PUT\n",
-               c->hls.method ? c->hls.method : "");
+    c->origin.method = c->hls.method ? c->hls.method : "PUT";
+    if (!*c->origin.method || strcspn(c->origin.method, " \r\n\t") != strlen(c->origin.method)) {
+        av_log(s, AV_LOG_ERROR, "method '%s': an HTTP method such as PUT\n", c->origin.method);
         return AVERROR(EINVAL);
     }
-    c->origin.method     = c->hls.method;
-    c->origin.persistent = c->hls.http_persistent;
+    c->origin.persistent = c->hls.http_persistent != 0;
+    if (c->origin.retry_time >= 0 && c->origin.retry_time < AV_TIME_BASE / 10) {
+        av_log(s, AV_LOG_ERROR, "http_retry_time must be at least 0.1 s\n");
+        return AVERROR(EINVAL);
+    }
     c->origin.timeout    = c->hls.timeout > 0 ? c->hls.timeout : 5 * AV_TIME_BASE;
     if (ff_mutex_init(&c->origin.lock, NULL))
         return AVERROR(ENOMEM);

@@ -326,15 +326,21 @@ class HlsCompatTest(TempDirTest):
                    "hls_playlist_type", "hls_start_number_source", "hls_init_time",
                    "hls_enc", "hls_enc_key", "hls_enc_key_url", "hls_enc_iv",
                    "hls_key_info_file", "strftime", "strftime_mkdir", "var_stream_map",
-                   "master_pl_name", "master_pl_publish_rate"}
+                   "master_pl_name", "master_pl_publish_rate",
+                   # for an http:// output (tests/e2e/test_origin.py)
+                   "method", "http_user_agent", "http_persistent", "timeout", "headers"}
+    # Options of an http:// output, each with a value that is not its
+    # default: refused by name for a local one.
+    # Any value, the default's too: it is refused when set at all.
+    HTTP_ONLY = {"method": "PUT", "http_user_agent": "x", "http_persistent": "1",
+                 "timeout": "5", "headers": "X-A: b\r\n", "http_retry_time": "30",
+                 "http_queue_size": "16", "http_spool_dir": "/tmp"}
     # Refused options, each with a value that is not its default.
     REFUSED = {
         "hls_vtt_options": "x", "hls_allow_cache": "1", "hls_segment_size": "100000",
         "hls_subtitle_path": "x",
         "hls_fmp4_init_resend": "1",
-        "method": "PUT", "http_user_agent": "x",
-        "cc_stream_map": "ccgroup:cc", "http_persistent": "1", "timeout": "5",
-        "ignore_io_errors": "1", "headers": "X-A: b",
+        "cc_stream_map": "ccgroup:cc", "ignore_io_errors": "1",
     }
     IMPLEMENTED_FLAGS = {"temp_file", "delete_segments", "discont_start", "omit_endlist",
                          "program_date_time", "independent_segments", "periodic_rekey",
@@ -388,6 +394,14 @@ class HlsCompatTest(TempDirTest):
         for name, value in sorted(self.REFUSED.items()):
             with self.subTest(option=name):
                 self.check_refused(["-" + name, value], name)
+
+    def test_http_options_with_a_local_output_fail_naming_them(self):
+        for name, value in sorted(self.HTTP_ONLY.items()):
+            with self.subTest(option=name):
+                err = self.assert_fails_at_init(["-" + name, value,
+                                                 self.path("sub", "index.m3u8")], name)
+                self.assertRegex(err, r"%s: applies to an HTTP output" % re.escape(name))
+                self.assertFalse(os.path.exists(self.path("sub")), "files were created")
 
     def test_refused_flags_fail_naming_them(self):
         for flag in sorted(self.REFUSED_FLAGS):
