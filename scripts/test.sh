@@ -23,7 +23,7 @@ for arg in "$@"; do
 done
 
 ensure_packages build-essential cmake pkg-config googletest libgtest-dev \
-    libbenchmark-dev clang libclang-rt-dev python3
+    libbenchmark-dev clang libclang-rt-dev python3 nginx
 
 passed=0
 failed=0
@@ -172,10 +172,10 @@ for series in "${all_series[@]}"; do
         # to keep the suite within its time.
         browser_runs=(live event vod hostile live-fmp4 event-fmp4 vod-fmp4 live-av1 event-av1
             discont-fmp4 event-aes event-aes-fmp4 rekey rekey-fmp4 ladder ladder-fmp4
-            restart restart-fmp4)
+            restart restart-fmp4 origin origin-fmp4)
         [ "$series" = 8.1 ] ||
             browser_runs=(live event-fmp4 live-av1 discont-fmp4 event-aes-fmp4 rekey
-                ladder-fmp4 restart-fmp4)
+                ladder-fmp4 restart-fmp4 origin-fmp4)
         for t in "${browser_runs[@]}"; do
             step "browser-$t-$series" bash tests/browser/run.sh "$t"
         done

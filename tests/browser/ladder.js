@@ -71,12 +71,7 @@ L.runTest('ladder', async (scope) => {
   const srv = await L.startWebServer(out, scope);
   const browser = await L.launchBrowser(scope);
   const { page, consoleLines } = await L.openPlayer(browser, srv, '/media/master.m3u8', scope);
-  const first = await L.waitFor('playback to start', async () => {
-    alive();
-    const s = await L.snapshot(page);
-    if (s.fatalErrors.length) throw new L.TestFailure(`fatal hls.js error: ${L.describe(s)}`);
-    return s.playing && s.currentTime > 0 ? s : false;
-  }, 30000, 100);
+  const first = await L.waitForPlayback(page, alive);
   const levels = await page.evaluate(() => window.__hls.levels.map((l) => [l.width, l.height, l.bitrate]));
   L.log(`playing: ${L.describe(first)}; levels ${JSON.stringify(levels)}`);
   L.check(levels.length === 3, `hls.js sees ${levels.length} levels, want 3`);

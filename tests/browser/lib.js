@@ -311,6 +311,17 @@ function checkInitSections(s, pl, playlistUrl) {
   }
 }
 
+// Waits for the page to play (currentTime > 0); alive() throws when the
+// source has died. A fatal hls.js error fails the attempt.
+function waitForPlayback(page, alive) {
+  return waitFor('playback to start', async () => {
+    alive();
+    const s = await snapshot(page);
+    if (s.fatalErrors.length) throw new TestFailure(`fatal hls.js error: ${describe(s)}`);
+    return s.playing && s.currentTime > 0 ? s : false;
+  }, 30000, 100);
+}
+
 function snapshot(page) {
   return page.evaluate(() => window.__player.snapshot());
 }
@@ -328,5 +339,5 @@ module.exports = {
   log, check, sleep, mkTempDir, runTest, ffmpegPath, muxerName, segmentType, codecs,
   encoderArgs, sourceArgs, hlsArgs, checkNoErrors,
   startFfmpeg, runFfmpeg, parsePlaylist, readPlaylist, waitFor, startWebServer,
-  launchBrowser, openPlayer, snapshot, describe, mediaFragments, checkInitSections,
+  launchBrowser, openPlayer, waitForPlayback, snapshot, describe, mediaFragments, checkInitSections,
 };

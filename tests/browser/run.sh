@@ -8,7 +8,8 @@
 # TEST: server live event vod hostile demo, and the fMP4 runs live-fmp4
 # event-fmp4 vod-fmp4 live-av1 event-av1 discont-fmp4, and the AES-128 runs
 # event-aes event-aes-fmp4 rekey rekey-fmp4, the ABR ladder runs ladder
-# ladder-fmp4, and the encoder restart runs restart restart-fmp4 (default:
+# ladder-fmp4, the encoder restart runs restart restart-fmp4, and the HTTP
+# origin runs origin origin-fmp4 (nginx, installed when missing) (default:
 # all, in that order). A -fmp4 run is the
 # test of that name with fMP4 segments (H.264 + AAC), an -av1 run the same
 # with AV1 + Opus, an -aes run with segments encrypted (a generated key).
@@ -24,9 +25,12 @@ tests=("$@")
 [ ${#tests[@]} -gt 0 ] ||
     tests=(server live event vod hostile demo live-fmp4 event-fmp4 vod-fmp4 live-av1
         event-av1 discont-fmp4 event-aes event-aes-fmp4 rekey rekey-fmp4 ladder ladder-fmp4
-        restart restart-fmp4)
+        restart restart-fmp4 origin origin-fmp4)
 
 ensure_packages chromium
+for t in "${tests[@]}"; do
+    case "$t" in origin | origin-*) ensure_packages nginx ;; esac
+done
 "$HLSBRIDGE_ROOT/web/install-deps.sh"
 
 needs_ffmpeg=
@@ -60,7 +64,8 @@ for t in "${tests[@]}"; do
     rekey) cmd=(node "$here/rekey.js") ;;
     ladder) cmd=(node "$here/ladder.js") ;;
     restart) cmd=(node "$here/restart.js") ;;
-    *) die "unknown test '$t' (server live event vod hostile demo, -fmp4 -av1 -aes -aes-fmp4)" ;;
+    origin) cmd=(node "$here/origin.js") ;;
+    *) die "unknown test '$t' (server live event vod hostile demo discont rekey ladder restart origin, -fmp4 -av1 -aes -aes-fmp4)" ;;
     esac
     log "browser test: $t"
     if ! env ${media[@]+"${media[@]}"} "${cmd[@]}"; then

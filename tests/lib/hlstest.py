@@ -1205,41 +1205,64 @@ def splice_flv(first, second, out, offset_ms):
 # --------------------------------------------------------------------------
 # Watching a playlist while it is rewritten
 
-class PlaylistWatcher:
+class LoopThread:
+    """A daemon thread calling self.step() every `interval` seconds (0: with
+    no pause) until stop(), then self.finish() once. start() or a `with`
+    block runs it; stop() waits up to `join_timeout` seconds for it."""
+
+    join_timeout = 5
+
+    def __init__(self, interval):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(self.join_timeout)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.step()
+            if self.interval:
+                self._stop.wait(self.interval)
+        self.finish()
+
+    def step(self):
+        raise NotImplementedError
+
+    def finish(self):
+        """Runs in the thread after the last step; nothing by default."""
+
+
+class PlaylistWatcher(LoopThread):
     """Reads a media playlist in a thread, every `interval` seconds (0: in a
     tight loop). Every read must parse, the file must not disappear once
     seen, and the media sequence must never go back. Keeps each distinct
     content seen, in order, the number of reads and the problems found."""
 
     def __init__(self, path, interval=0.01):
+        super().__init__(interval)
         self.path = path
-        self.interval = interval
         self.reads = 0
         self.versions = []   # (monotonic time, bytes, MediaPlaylist), distinct
         self.problems = []   # (monotonic time, message)
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    def stop(self):
-        """Stops the thread (waits up to 5 s for it)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(5)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.poll()
-            if self.interval:
-                self._stop.wait(self.interval)
+    def step(self):
+        self.poll()
 
     def _problem(self, when, message):
         with self._lock:
@@ -1287,13 +1310,20 @@ class PlaylistWatcher:
     def wait_for(self, predicate, timeout):
         """Waits until predicate(MediaPlaylist) holds for the newest version;
         returns that version's playlist, or None on timeout."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            v = self.latest()
-            if v and predicate(v[2]):
-                return v[2]
-            time.sleep(0.05)
-        return None
+        return wait_for_version(self.latest, predicate, timeout)
+
+
+def wait_for_version(latest, predicate, timeout):
+    """Checks latest() (None or (time, bytes, MediaPlaylist)) every 50 ms
+    until predicate holds for its playlist; returns that playlist, or None
+    after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = latest()
+        if v and predicate(v[2]):
+            return v[2]
+        time.sleep(0.05)
+    return None
 
 
 # --------------------------------------------------------------------------
