@@ -55,8 +55,9 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hlstest import (REPO_ROOT, LoopThread, PlaylistError, parse_media_playlist,  # noqa: E402
-                     wait_for_version)
+from hlstest import (FPS, REPO_ROOT, FFmpeg, LoopThread, PlaylistError,  # noqa: E402
+                     TempDirTest, check_listed_segments, hlsbridge_args, lavfi_source,
+                     parse_media_playlist, wait_for_version)
 
 EXAMPLE_CONF = os.path.join(REPO_ROOT, "examples", "nginx-origin.conf")
 TEST_CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nginx-origin-test.conf")
@@ -776,6 +777,112 @@ def vm_hwm_kib(pid):
 
 # --------------------------------------------------------------------------
 # Command line (the browser tests)
+
+# --------------------------------------------------------------------------
+# What the origin tests share (tests/e2e/test_origin.py, tests/faults/test_origin_faults.py)
+
+LADDER = ["-var_stream_map", "v:0,agroup:aud,name:video a:0,agroup:aud,name:audio",
+          "-master_pl_name", "master.m3u8"]
+SEGMENT_NUMBER = re.compile(r"(\d+)\.(?:ts|m4s)$")
+
+
+def source(seconds, realtime=True):
+    """The standard input, 1 s GOPs, `seconds` long, read in real time."""
+    return [*lavfi_source(realtime=realtime, gop=FPS), "-t", str(seconds)]
+
+
+def number(uri):
+    m = SEGMENT_NUMBER.search(uri)
+    if not m:
+        raise AssertionError("segment URI %r has no number" % uri)
+    return int(m.group(1))
+
+
+class OriginTest(TempDirTest):
+    """A test with its own nginx origin (self.origin) and an empty spool
+    directory (self.spool)."""
+
+    origin_options = {}
+
+    def setUp(self):
+        if nginx_path() is None:
+            self.skipTest("nginx is not installed (apt-get install nginx)")
+        super().setUp()
+        self.origin = Origin(**self.origin_options)
+        self.addCleanup(self.origin.close)
+        self.origin.start()
+        self.spool = self.path("spool")
+        os.makedirs(self.spool)
+
+    def ffmpeg(self, args):
+        """ffmpeg in the background, killed at the end of the test."""
+        ff = FFmpeg(args, env=clean_env())
+        self.addCleanup(ff.kill)
+        return ff
+
+    def finish(self, ff, timeout, ok=True):
+        """Waits for ffmpeg's exit (failing the test after `timeout` s);
+        with `ok`, asserts the exit status is 0. Returns the status."""
+        try:
+            rc = ff.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.fail("ffmpeg still runs after %d s:\n%s" % (timeout, ff.stderr_tail(40)))
+        if ok:
+            self.assertEqual(rc, 0, "ffmpeg failed:\n%s" % ff.stderr_tail(40))
+        return rc
+
+    def out(self, *extra, list_size=6, url=None):
+        """hlsbridge output arguments to /live/index.m3u8 (or `url`),
+        spooling in self.spool."""
+        return hlsbridge_args(url or self.origin.url("/live/index.m3u8"), list_size=list_size,
+                              extra=["-http_spool_dir", self.spool, *extra])
+
+    def wait_segments(self, watcher, ff, count, timeout=30):
+        """Waits until the playlist over HTTP lists `count` segments."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and ff.alive():
+            pl = watcher.wait_for(lambda p: len(p.segments) >= count, 0.5)
+            if pl is not None:
+                return pl
+        self.fail("no playlist with %d segments over HTTP (ffmpeg %s):\n%s\n%s"
+                  % (count, "running" if ff.alive() else "exited", watcher.problem_text(),
+                     ff.stderr_tail(30)))
+
+    def check_watch(self, watcher, min_versions=3):
+        """What the watcher saw: no problem, the stream followed live."""
+        watcher.stop()
+        self.assertEqual(watcher.problem_text(), "")
+        self.assertGreaterEqual(len(watcher.versions), min_versions,
+                                "the playlist was seen in %d versions only" % len(watcher.versions))
+        self.assertEqual(watcher.check_contents(), [])
+
+    def check_final(self, url, name="final", kinds=("video", "audio"), headers=None):
+        """The final media playlist at `url`: it has EXT-X-ENDLIST, every
+        segment and init section it lists GETs 200, decodes whole, and is
+        on nginx's disk with the same bytes. Returns the MediaPlaylist."""
+        local, pl = mirror_playlist(url, self.path("mirror", name), headers=headers)
+        self.assertTrue(pl.endlist, "no EXT-X-ENDLIST at the end:\n" + pl.text)
+        self.assertTrue(pl.segments, pl.text)
+        check_listed_segments(local, pl, kinds=kinds)
+        uris = [s.uri for s in pl.segments] + [s.map_uri for s in pl.segments if s.map_uri]
+        for uri in set(uris):
+            path = urllib.parse.urlsplit(urllib.parse.urljoin(url, uri)).path
+            with open(self.origin.disk_path(path), "rb") as f, \
+                    open(os.path.join(os.path.dirname(local), urllib.parse.unquote(uri)),
+                         "rb") as g:
+                self.assertTrue(f.read() == g.read(), "%s: served bytes differ from disk" % uri)
+        return pl
+
+    def check_spool_empty(self):
+        self.assertEqual(os.listdir(self.spool), [], "left in the spool directory")
+
+    def check_no_loss(self, pl):
+        """Every segment of the stream is listed: numbers 0, 1, 2... in
+        order, no discontinuity."""
+        self.assertEqual([number(s.uri) for s in pl.segments], list(range(len(pl.segments))),
+                         pl.text)
+        self.assertFalse(any(s.discontinuity for s in pl.segments), pl.text)
+
 
 def _serve(argv):
     import argparse
