@@ -398,6 +398,16 @@ static void commit_number(AVFormatContext *s, int64_t n, int lost, int discont)
         duration = l->done[0].duration;
         pdt_ms   = l->done[0].pdt_ms;
     }
+    /* A variant whose upload queue is full would drop n (the core says so
+     * for one alone): then every variant drops it, before any lists it. */
+    for (int i = 0; !lost && c->nb_variants > 1 && i < c->nb_variants; i++) {
+        const HLSBridgeVariant *v = c->variants[i];
+        if (v->nb_done && v->done[0].number == n && hlsbridge_playlist_queue_full(v->pl) > 0) {
+            av_log(s, AV_LOG_WARNING, "Segment %"PRId64" is dropped in every variant: "
+                   "the uploads of variant '%s' are that far behind\n", n, v->name);
+            lost = 1;
+        }
+    }
     for (int i = 0; i < c->nb_variants; i++) {
         HLSBridgeVariant *v = c->variants[i];
         HLSBridgeDone d;

@@ -283,6 +283,11 @@ int hlsbridge_playlist_submit_segment(hlsbridge_playlist* pl,
       });
 }
 
+int hlsbridge_playlist_queue_full(hlsbridge_playlist* pl) {
+  if (pl == nullptr) return -EINVAL;
+  return pl->publisher->WouldDrop() ? 1 : 0;
+}
+
 int hlsbridge_playlist_set_map(hlsbridge_playlist* pl, const char* uri,
                                const char* file_path) {
   return WithMap(pl, uri, file_path, Owner::kCaller, [&](hlsbridge::SegmentFile map) {

@@ -137,6 +137,12 @@ void Publisher::OpenForSync(Job* job) {
 }
 
 Status Publisher::Discard(std::string file_path) {
+  if (options_.drop_when_full) {
+    RemoveFile(file_path);
+    MutexLock l(&mu_);
+    drop_pending_ = true;
+    return Status::OK();
+  }
   Job job;
   job.kind = Job::Kind::kDiscard;
   job.segment.file_path = std::move(file_path);

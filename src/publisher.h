@@ -100,8 +100,16 @@ class Publisher {
   Status SubmitKey(KeyInput key) EXCLUDES(mu_);
   // Queues the removal of a file that will not be listed (a segment that
   // could not be written whole); the next listed segment carries
-  // EXT-X-DISCONTINUITY.
+  // EXT-X-DISCONTINUITY. With drop_when_full the file goes at once (a
+  // stalled upload must not keep the spool growing) and the next segment
+  // queued is marked.
   Status Discard(std::string file_path) EXCLUDES(mu_);
+  // True when a Submit() now would drop its segment (drop_when_full and a
+  // full queue). Only the worker changes it, towards false.
+  bool WouldDrop() const EXCLUDES(mu_) {
+    MutexLock l(&mu_);
+    return options_.drop_when_full && Full();
+  }
   // Waits until every job queued before the call is done.
   void Drain() EXCLUDES(mu_);
   // Lists every segment queued before the call, then finishes the playlist

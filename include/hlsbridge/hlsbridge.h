@@ -379,6 +379,13 @@ HLSBRIDGE_EXPORT int hlsbridge_playlist_write(hlsbridge_playlist *pl);
 HLSBRIDGE_EXPORT int hlsbridge_playlist_submit_segment(hlsbridge_playlist *pl,
                                                        const hlsbridge_segment *seg);
 
+/* 1 when hlsbridge_playlist_submit_segment() would now drop its segment (a
+ * playlist with a target whose max_queued_segments wait for their put), 0
+ * otherwise, -EINVAL without a handle. Only the handle's publisher thread
+ * changes it, from 1 to 0: a caller that alone submits may check every
+ * rendition of a ladder first and drop a segment in all of them. (1.4.0) */
+HLSBRIDGE_EXPORT int hlsbridge_playlist_queue_full(hlsbridge_playlist *pl);
+
 /*
  * fMP4 (CMAF) segments: the media initialization section of the segments
  * added or submitted from now on, printed as EXT-X-MAP (and EXT-X-VERSION 6)

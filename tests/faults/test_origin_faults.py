@@ -10,7 +10,8 @@ series is covered by tests/e2e/test_origin.py):
 - an outage longer than -http_retry_time: the segments not uploaded in time
   are left out, each gap marked with EXT-X-DISCONTINUITY;
 - slow uploads through a proxy: the upload queue, the spool and ffmpeg's
-  memory stay bounded, and what is dropped leaves a discontinuity.
+  memory stay bounded, and what is dropped leaves a discontinuity; in a
+  ladder, a segment dropped for one variant is dropped in all.
 
 Run: FFMPEG=build/ffmpeg/bin/ffmpeg python3 -m unittest -v tests/faults/test_origin_faults.py
 """
@@ -20,8 +21,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from origin import (HttpPlaylistWatcher, OriginTest, Sampler, count_files,  # noqa: E402
-                    number, source, vm_hwm_kib)
+from origin import (LADDER, HttpPlaylistWatcher, OriginTest, Sampler,  # noqa: E402
+                    count_files, number, source, vm_hwm_kib)
 
 
 class OutageTest(OriginTest):
@@ -136,6 +137,26 @@ class SlowOriginTest(OriginTest):
         numbers = [number(s.uri) for s in pl.segments]
         self.assertEqual(numbers, sorted(numbers))
         self.assertLess(len(numbers), numbers[-1] + 1, "no segment was dropped")
+        self.check_spool_empty()
+
+    def test_slow_ladder_drops_in_every_variant(self):
+        """A two-variant ladder through the slow proxy: a segment that one
+        variant's full queue would drop is dropped in both, so segment N of
+        the video and of the audio playlist are the same interval."""
+        base = self.origin.proxy_url("/live/")
+        args = [*source(16), *self.out("-http_queue_size", str(self.QUEUE), *LADDER,
+                                       list_size=0, url=base + "%v/index.m3u8")]
+        ff = self.ffmpeg(args)
+        self.finish(ff, 150)
+        lists = {}
+        for name, kinds in (("video", ("video",)), ("audio", ("audio",))):
+            pl = self.check_final(self.origin.url("/live/%s/index.m3u8" % name), name,
+                                  kinds=kinds)
+            lists[name] = [(number(s.uri), s.discontinuity) for s in pl.segments]
+        self.assertEqual(lists["video"], lists["audio"], ff.stderr_tail(40))
+        numbers = [n for n, _ in lists["video"]]
+        self.assertLess(len(numbers), numbers[-1] + 1, "no segment was dropped")
+        self.assertIn("is dropped in every variant", ff.stderr())
         self.check_spool_empty()
 
 

@@ -309,13 +309,21 @@ TEST_F(StoreTest, FullQueueDropsInsteadOfBlocking) {
   Publisher pub(pl.get(), &env_, po);
   origin_.SetOpen(false);  // the worker stalls in the put of seg0
   ASSERT_TRUE(pub.Submit(Segment(0)).ok());
+  EXPECT_FALSE(pub.WouldDrop());
   ASSERT_TRUE(pub.Submit(Segment(1)).ok());
+  EXPECT_TRUE(pub.WouldDrop());
   Status s = pub.Submit(Segment(2));  // returns at once: dropped
   EXPECT_EQ(s.os_errno(), EAGAIN);
   EXPECT_NE(s.message().find("seg2.ts"), std::string::npos) << s.message();
   EXPECT_FALSE(env_.FileExists("/spool/live/seg2.ts"));
+  // A discarded file (another variant dropped this segment) goes at once
+  // too, and marks the next segment the same way.
+  SegmentFile discarded = Segment(9);
+  ASSERT_TRUE(pub.Discard(discarded.file_path).ok());
+  EXPECT_FALSE(env_.FileExists(discarded.file_path));
   origin_.SetOpen(true);
   pub.Drain();
+  EXPECT_FALSE(pub.WouldDrop());
   ASSERT_TRUE(pub.Submit(Segment(3)).ok());
   pub.Drain();
   const std::string text = origin_.Object("/spool/live/index.m3u8");
